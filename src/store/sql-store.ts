@@ -1,0 +1,255 @@
+/**
+ * The Store over Kysely. Dialect-neutral: per-database differences come from `Dialect`.
+ * Hot statements live in ./sql, each file with the invariant it keeps.
+ */
+import type { Kysely } from 'kysely';
+import { emptyCounts } from '../core/states.js';
+import type { JobState, TaskState, TaskType } from '../core/types.js';
+import type { Dialect } from './dialect.js';
+import type { Database } from './schema.js';
+import { closeAttempt, openAttempt } from './sql/attempts.js';
+import { claimTasks } from './sql/claim.js';
+import { markDone, recordOutputs, rememberCacheEntry, releaseDependents } from './sql/complete.js';
+import { cancelTasks, retryTasks, settleJob } from './sql/control.js';
+import { failTask } from './sql/fail.js';
+import { renewLeases, requeueLost } from './sql/leases.js';
+import { StoreReader } from './sql/read.js';
+import { chunks, toTaskRecord } from './sql/rows.js';
+import { insertJob } from './sql/submit.js';
+import type {
+  CacheEntry,
+  ClaimedTask,
+  ClaimRequest,
+  Failure,
+  FileVersion,
+  JobRecord,
+  LogLine,
+  LostAttempt,
+  Store,
+  SubmitOptions,
+  Success,
+  TaskTarget,
+} from './store.js';
+
+export class SqlStore extends StoreReader implements Store {
+  /** Job name, workdir and types never change after submission: read them once. */
+  private readonly jobInfo = new Map<number, { job: ClaimedTask['job']; types: Map<string, { type: TaskType; hash: string }> }>();
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly dialect: Dialect,
+    private readonly now: () => number = Date.now,
+  ) {
+    super(db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async submitJob(plan: Parameters<Store['submitJob']>[0], options: SubmitOptions): Promise<JobRecord> {
+    const jobId = await this.write((trx) => insertJob(trx, plan, options, this.now()));
+    return this.getJob(jobId);
+  }
+
+  async findResumableJob(name: string, planHash: string): Promise<JobRecord | undefined> {
+    const jobs = await this.listJobs();
+    return jobs.find((j) => j.name === name && j.planHash === planHash && j.state === 'running');
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimedTask[]> {
+    const now = this.now();
+    const { ids, leaseToken } = await this.write((trx) => claimTasks(trx, this.dialect, request, now));
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('id').execute();
+    const claimed: ClaimedTask[] = [];
+    for (const row of rows) {
+      const task = toTaskRecord(row);
+      const info = await this.jobInfoOf(task.jobId);
+      const type = info.types.get(task.type)!;
+      claimed.push({
+        task,
+        job: info.job,
+        type: type.type,
+        typeHash: type.hash,
+        leaseToken,
+        inputs: await this.inputVersions(task.jobId, task.inputs),
+        ...(await this.upstreamOf(task.id)),
+      });
+    }
+    return claimed;
+  }
+
+  async findCacheEntry(cacheKey: string): Promise<CacheEntry | undefined> {
+    const row = await this.db.selectFrom('cache_entries').selectAll().where('cache_key', '=', cacheKey).executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      cacheKey,
+      taskId: Number(row.task_id),
+      outputs: JSON.parse(row.outputs),
+      result: row.result === null ? null : JSON.parse(row.result),
+    };
+  }
+
+  async completeFromCache(claim: ClaimedTask, entry: CacheEntry): Promise<boolean> {
+    const now = this.now();
+    const result = entry.result === null ? null : JSON.stringify(entry.result);
+    return this.write(async (trx) => {
+      const done = await markDone(trx, this.fence(claim), { state: 'cached', cacheKey: entry.cacheKey, result, countAttempt: false }, now);
+      if (!done) return false;
+      await recordOutputs(trx, claim.job.id, null, entry.outputs, now);
+      await releaseDependents(trx, claim.task.id, now);
+      return true;
+    });
+  }
+
+  startAttempt(claim: ClaimedTask, where: { host: string; scratch: string }) {
+    return this.write((trx) => openAttempt(trx, { ...this.fence(claim), worker: claim.task.worker ?? '' }, where, this.now()));
+  }
+
+  async recordProcess(attemptId: number, pid: number, pidStart: number | null): Promise<void> {
+    await this.db.updateTable('attempts').set({ pid, pid_start: pidStart }).where('id', '=', attemptId).execute();
+  }
+
+  async appendLogs(lines: LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.write(async (trx) => {
+      for (const batch of chunks(lines, 500)) {
+        await trx
+          .insertInto('attempt_logs')
+          .values(batch.map((l) => ({ attempt_id: l.attemptId, seq: l.seq, stream: l.stream, at: l.at, line: l.line })))
+          .execute();
+      }
+    });
+  }
+
+  async succeed(claim: ClaimedTask, attemptId: number, success: Success): Promise<boolean> {
+    const now = this.now();
+    const result = success.result === null ? null : JSON.stringify(success.result);
+    return this.write(async (trx) => {
+      const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: success.cacheKey, result, countAttempt: true }, now);
+      if (!done) return false;
+      await closeAttempt(trx, attemptId, { state: 'succeeded', exitCode: success.exitCode, signal: null, usage: success.usage, error: null, result }, now);
+      await recordOutputs(trx, claim.job.id, attemptId, success.outputs, now);
+      await rememberCacheEntry(trx, { cacheKey: success.cacheKey, taskId: claim.task.id, outputs: success.outputs, result }, now);
+      await releaseDependents(trx, claim.task.id, now);
+      return true;
+    });
+  }
+
+  async fail(claim: ClaimedTask, attemptId: number | null, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'> {
+    const now = this.now();
+    return this.write(async (trx) => {
+      const outcome = await failTask(trx, { ...this.fence(claim), backoffMs: claim.type.backoffMs }, failure, now);
+      if (outcome !== 'fenced' && attemptId !== null) {
+        await closeAttempt(
+          trx,
+          attemptId,
+          { state: 'failed', exitCode: failure.exitCode, signal: failure.signal, usage: failure.usage, error: failure.error, result: null },
+          now,
+        );
+      }
+      return outcome;
+    });
+  }
+
+  heartbeat(worker: string, held: Array<{ taskId: number; leaseToken: string }>, leaseMs: number): Promise<number[]> {
+    return this.write((trx) => renewLeases(trx, worker, held, leaseMs, this.now()));
+  }
+
+  requeueLost(where: Parameters<Store['requeueLost']>[0], reason: string): Promise<LostAttempt[]> {
+    return this.write((trx) => requeueLost(trx, where, reason, this.now()));
+  }
+
+  cancel(target: TaskTarget): Promise<number> {
+    return this.write((trx) => cancelTasks(trx, target, this.now()));
+  }
+
+  retry(target: TaskTarget): Promise<number> {
+    return this.write((trx) => retryTasks(trx, target, this.now()));
+  }
+
+  settleJob(jobId: number): Promise<JobState> {
+    return this.write((trx) => settleJob(trx, jobId, this.now()));
+  }
+
+  async nextClaimableAt(jobId: number): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('tasks')
+      .select((eb) => eb.fn.min('not_before').as('at'))
+      .where('job_id', '=', jobId)
+      .where('state', '=', 'queued')
+      .executeTakeFirst();
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+  }
+
+  async countTasks(jobId: number): Promise<Record<TaskState, number>> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('job_id', '=', jobId)
+      .groupBy('state')
+      .execute();
+    const counts = emptyCounts();
+    for (const row of rows) counts[row.state as TaskState] = Number(row.n);
+    return counts;
+  }
+
+  private write<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.dialect.writeTransaction(this.db, fn);
+  }
+
+  private fence(claim: ClaimedTask) {
+    return { id: claim.task.id, leaseToken: claim.leaseToken };
+  }
+
+  private async jobInfoOf(jobId: number) {
+    let info = this.jobInfo.get(jobId);
+    if (!info) {
+      const job = await this.getJob(jobId);
+      const rows = await this.db.selectFrom('job_types').selectAll().where('job_id', '=', jobId).execute();
+      info = {
+        job: { id: job.id, name: job.name, workdir: job.workdir },
+        types: new Map(rows.map((r) => [r.name, { type: JSON.parse(r.definition) as TaskType, hash: r.definition_hash }])),
+      };
+      this.jobInfo.set(jobId, info);
+    }
+    return info;
+  }
+
+  private async inputVersions(jobId: number, inputs: Record<string, string>): Promise<ClaimedTask['inputs']> {
+    const paths = Object.values(inputs);
+    if (paths.length === 0) return {};
+    const rows = await this.db
+      .selectFrom('products as p')
+      .innerJoin('product_versions as v', 'v.id', 'p.current_version_id')
+      .select(['p.path', 'v.sha256', 'v.size'])
+      .where('p.job_id', '=', jobId)
+      .where('p.path', 'in', paths)
+      .execute();
+    const byPath = new Map<string, FileVersion>(rows.map((r) => [r.path, { sha256: r.sha256, size: Number(r.size) }]));
+    const out: ClaimedTask['inputs'] = {};
+    for (const [name, path] of Object.entries(inputs)) {
+      const version = byPath.get(path);
+      if (!version) throw new Error(`task input ${name} (${path}) has no current version although its producer finished`);
+      out[name] = { path, ...version };
+    }
+    return out;
+  }
+
+  private async upstreamOf(taskId: number): Promise<Pick<ClaimedTask, 'resultsOf' | 'upstreamKeys'>> {
+    const rows = await this.db
+      .selectFrom('task_deps as d')
+      .innerJoin('tasks as t', 't.id', 'd.depends_on')
+      .select(['t.name', 't.result', 't.cache_key'])
+      .where('d.task_id', '=', taskId)
+      .execute();
+    const resultsOf: ClaimedTask['resultsOf'] = {};
+    const upstreamKeys: ClaimedTask['upstreamKeys'] = {};
+    for (const row of rows) {
+      if (row.result !== null) resultsOf[row.name] = JSON.parse(row.result);
+      if (row.cache_key !== null) upstreamKeys[row.name] = row.cache_key;
+    }
+    return { resultsOf, upstreamKeys };
+  }
+}

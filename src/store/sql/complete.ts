@@ -1,0 +1,101 @@
+/**
+ * Success of a task, in the completing transaction: record the product versions, make
+ * them current, remember the cache entry, and queue the dependents whose upstream tasks
+ * are now all done (event-driven readiness: no polling of the whole table).
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../schema.js';
+import type { FileVersion } from '../store.js';
+
+/**
+ * Marks a running task done, fenced by its lease token. Returns false when the lease
+ * is no longer held (the task was reaped, cancelled or finished by someone else).
+ */
+export async function markDone(
+  trx: Kysely<Database>,
+  task: { id: number; leaseToken: string },
+  done: { state: 'succeeded' | 'cached'; cacheKey: string; result: string | null; countAttempt: boolean },
+  now: number,
+): Promise<boolean> {
+  const updated = await trx
+    .updateTable('tasks')
+    .set((eb) => ({
+      state: done.state,
+      cache_key: done.cacheKey,
+      result: done.result,
+      error: null,
+      finished_at: now,
+      lease_token: null,
+      lease_expires_at: null,
+      attempts: done.countAttempt ? eb('attempts', '+', 1) : eb.ref('attempts'),
+    }))
+    .where('id', '=', task.id)
+    .where('lease_token', '=', task.leaseToken)
+    .where('state', '=', 'running')
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) === 1;
+}
+
+/** Adds one version per output and makes it the product's current version. */
+export async function recordOutputs(
+  trx: Kysely<Database>,
+  jobId: number,
+  attemptId: number | null,
+  outputs: Record<string, FileVersion>,
+  now: number,
+): Promise<void> {
+  for (const [path, version] of Object.entries(outputs)) {
+    const product = await trx
+      .selectFrom('products')
+      .select('id')
+      .where('job_id', '=', jobId)
+      .where('path', '=', path)
+      .executeTakeFirstOrThrow();
+    const inserted = await trx
+      .insertInto('product_versions')
+      .values({ product_id: product.id, attempt_id: attemptId, sha256: version.sha256, size: version.size, qc_passed: 1, created_at: now })
+      .executeTakeFirstOrThrow();
+    await trx.updateTable('products').set({ current_version_id: Number(inserted.insertId) }).where('id', '=', product.id).execute();
+  }
+}
+
+/** Remembers what this task produced so an identical task elsewhere can reuse it. */
+export async function rememberCacheEntry(
+  trx: Kysely<Database>,
+  entry: { cacheKey: string; taskId: number; outputs: Record<string, FileVersion>; result: string | null },
+  now: number,
+): Promise<void> {
+  await trx.deleteFrom('cache_entries').where('cache_key', '=', entry.cacheKey).execute();
+  await trx
+    .insertInto('cache_entries')
+    .values({
+      cache_key: entry.cacheKey,
+      task_id: entry.taskId,
+      outputs: JSON.stringify(entry.outputs),
+      result: entry.result,
+      created_at: now,
+    })
+    .execute();
+}
+
+/**
+ * Readiness: one upstream task of each dependent is done. Dependents with nothing left
+ * pending move from waiting to queued. Invariant: `pending` counts the upstream tasks
+ * not yet succeeded or cached.
+ */
+export async function releaseDependents(trx: Kysely<Database>, taskId: number, now: number): Promise<void> {
+  const dependents = trx.selectFrom('task_deps').select('task_id').where('depends_on', '=', taskId);
+  await trx
+    .updateTable('tasks')
+    .set({ pending: sql`pending - 1` })
+    .where('id', 'in', dependents)
+    .where('state', '=', 'waiting')
+    .execute();
+  await trx
+    .updateTable('tasks')
+    .set({ state: 'queued', queued_at: now, not_before: 0 })
+    .where('id', 'in', dependents)
+    .where('state', '=', 'waiting')
+    .where('pending', '=', 0)
+    .execute();
+}

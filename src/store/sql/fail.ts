@@ -1,0 +1,71 @@
+/**
+ * Failure of an attempt, fenced by the lease token: the task is queued again after an
+ * exponential backoff with jitter while it has retries left, otherwise it fails for good
+ * and every task downstream of it becomes upstream_failed (never runs).
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../schema.js';
+
+const MAX_BACKOFF_MS = 10 * 60_000;
+
+/** Delay before retry n (1-based): base·2^(n-1), capped, with "equal jitter" (half fixed, half random). */
+export function retryDelay(baseMs: number, retryNumber: number, random = Math.random): number {
+  const full = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** (retryNumber - 1));
+  return Math.round(full / 2 + random() * (full / 2));
+}
+
+export async function failTask(
+  trx: Kysely<Database>,
+  task: { id: number; leaseToken: string; backoffMs: number },
+  failure: { error: string; retryable: boolean },
+  now: number,
+): Promise<'retrying' | 'failed' | 'fenced'> {
+  const row = await trx
+    .selectFrom('tasks')
+    .select(['attempts', 'max_attempts'])
+    .where('id', '=', task.id)
+    .where('lease_token', '=', task.leaseToken)
+    .where('state', '=', 'running')
+    .executeTakeFirst();
+  if (!row) return 'fenced';
+  const attempts = Number(row.attempts) + 1;
+  const retrying = failure.retryable && attempts < Number(row.max_attempts);
+  await trx
+    .updateTable('tasks')
+    .set({
+      state: retrying ? 'queued' : 'failed',
+      attempts,
+      error: failure.error,
+      lease_token: null,
+      lease_expires_at: null,
+      worker: null,
+      not_before: retrying ? now + retryDelay(task.backoffMs, attempts) : 0,
+      queued_at: retrying ? now : null,
+      finished_at: retrying ? null : now,
+    })
+    .where('id', '=', task.id)
+    .execute();
+  if (!retrying) await markDownstream(trx, task.id, 'upstream_failed', now);
+  return retrying ? 'retrying' : 'failed';
+}
+
+/**
+ * Marks every task reachable downstream of taskId that has not started yet. UNION (not
+ * UNION ALL) visits each task of a diamond once.
+ */
+export async function markDownstream(
+  trx: Kysely<Database>,
+  taskId: number,
+  state: 'upstream_failed' | 'cancelled',
+  now: number,
+): Promise<void> {
+  await sql`
+    WITH RECURSIVE downstream(id) AS (
+      SELECT task_id FROM task_deps WHERE depends_on = ${taskId}
+      UNION
+      SELECT d.task_id FROM task_deps d JOIN downstream ON d.depends_on = downstream.id
+    )
+    UPDATE tasks SET state = ${state}, finished_at = ${now}
+    WHERE id IN (SELECT id FROM downstream) AND state IN ('waiting', 'queued')
+  `.execute(trx);
+}

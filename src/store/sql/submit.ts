@@ -1,0 +1,114 @@
+/**
+ * Inserts a planned job in one transaction: the job, its task types, tasks with their
+ * count of pending upstream tasks, the edges, and the products (external inputs get
+ * their version at once). Tasks with nothing pending start `queued`.
+ */
+import type { Kysely } from 'kysely';
+import type { PlannedJob } from '../../core/types.js';
+import type { Database } from '../schema.js';
+import type { SubmitOptions } from '../store.js';
+import { chunks } from './rows.js';
+
+const ROWS_PER_STATEMENT = 500;
+
+export async function insertJob(trx: Kysely<Database>, plan: PlannedJob, options: SubmitOptions, now: number): Promise<number> {
+  const job = await trx
+    .insertInto('jobs')
+    .values({
+      name: plan.name,
+      workdir: plan.workdir,
+      state: 'running',
+      plan_hash: options.planHash,
+      fail_fast: options.failFast ? 1 : 0,
+      report: plan.report,
+      source_file: options.sourceFile,
+      created_at: now,
+      finished_at: null,
+    })
+    .executeTakeFirstOrThrow();
+  const jobId = Number(job.insertId);
+
+  await trx
+    .insertInto('job_types')
+    .values(
+      Object.values(plan.types).map((type) => ({
+        job_id: jobId,
+        name: type.name,
+        definition: JSON.stringify(type),
+        definition_hash: options.typeHashes[type.name],
+      })),
+    )
+    .execute();
+
+  const pending = new Array<number>(plan.tasks.length).fill(0);
+  for (const [, downstream] of plan.edges) pending[downstream] += 1;
+
+  for (const batch of chunks(
+    plan.tasks.map((task, index) => ({ task, index })),
+    ROWS_PER_STATEMENT,
+  )) {
+    await trx
+      .insertInto('tasks')
+      .values(
+        batch.map(({ task, index }) => {
+          const type = plan.types[task.type];
+          return {
+            job_id: jobId,
+            name: task.name,
+            type: task.type,
+            params: JSON.stringify(task.params),
+            inputs: JSON.stringify(task.inputs),
+            outputs: JSON.stringify(task.outputs),
+            loop: JSON.stringify(task.loop),
+            source: task.source,
+            state: pending[index] === 0 ? 'queued' : 'waiting',
+            pending: pending[index],
+            attempts: 0,
+            max_attempts: type.retries + 1,
+            cpu: type.cpu,
+            memory: type.memory,
+            not_before: 0,
+            created_at: now,
+            queued_at: pending[index] === 0 ? now : null,
+          };
+        }),
+      )
+      .execute();
+  }
+
+  const ids = new Map<string, number>();
+  const rows = await trx.selectFrom('tasks').select(['id', 'name']).where('job_id', '=', jobId).execute();
+  for (const row of rows) ids.set(row.name, Number(row.id));
+  const taskId = (index: number) => ids.get(plan.tasks[index].name)!;
+
+  for (const batch of chunks(plan.edges, ROWS_PER_STATEMENT * 4)) {
+    await trx
+      .insertInto('task_deps')
+      .values(batch.map(([up, down]) => ({ task_id: taskId(down), depends_on: taskId(up) })))
+      .execute();
+  }
+
+  const products: Array<{ job_id: number; path: string; producer_task_id: number | null }> = [];
+  plan.tasks.forEach((task, index) => {
+    for (const path of Object.values(task.outputs)) products.push({ job_id: jobId, path, producer_task_id: taskId(index) });
+  });
+  for (const path of Object.keys(options.externalVersions)) products.push({ job_id: jobId, path, producer_task_id: null });
+  for (const batch of chunks(products, ROWS_PER_STATEMENT * 2)) {
+    await trx.insertInto('products').values(batch).execute();
+  }
+
+  for (const [path, version] of Object.entries(options.externalVersions)) {
+    const product = await trx
+      .selectFrom('products')
+      .select('id')
+      .where('job_id', '=', jobId)
+      .where('path', '=', path)
+      .executeTakeFirstOrThrow();
+    const inserted = await trx
+      .insertInto('product_versions')
+      .values({ product_id: product.id, attempt_id: null, sha256: version.sha256, size: version.size, qc_passed: null, created_at: now })
+      .executeTakeFirstOrThrow();
+    await trx.updateTable('products').set({ current_version_id: Number(inserted.insertId) }).where('id', '=', product.id).execute();
+  }
+  return jobId;
+}

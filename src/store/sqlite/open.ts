@@ -1,0 +1,27 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { InfrastructureError } from '../../core/errors.js';
+import type { Database } from '../schema.js';
+
+/**
+ * Opens (creating if needed) the embedded task database.
+ * WAL lets readers (`orrery status` in another terminal) work while `orrery run` writes;
+ * synchronous=NORMAL keeps every committed transaction across a crash of any process
+ * (a power cut may lose the last few, never corrupt the file).
+ */
+export function openSqlite(file: string): Kysely<Database> {
+  let database: BetterSqlite3.Database;
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    database = new BetterSqlite3(file);
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('busy_timeout = 10000');
+    database.pragma('foreign_keys = OFF');
+  } catch (error) {
+    throw new InfrastructureError(`cannot open the task database ${file}: ${(error as Error).message}; check the path and its permissions`);
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}

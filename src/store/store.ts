@@ -1,0 +1,211 @@
+/**
+ * The task database port. Engine, worker and CLI see only this interface; the SQL
+ * behind it lives in ./sql and the per-database differences in ./<dialect>/.
+ * Every call that changes a running task is fenced by its lease token: a worker whose
+ * lease was lost (reaped, cancelled) changes nothing.
+ */
+import type { AttemptState, JobState, JsonObject, JsonValue, PlannedJob, TaskState, TaskType } from '../core/types.js';
+
+export interface JobRecord {
+  id: number;
+  name: string;
+  workdir: string;
+  state: JobState;
+  planHash: string;
+  failFast: boolean;
+  report: string | null;
+  sourceFile: string | null;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+export interface TaskRecord {
+  id: number;
+  jobId: number;
+  name: string;
+  type: string;
+  params: JsonObject;
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+  loop: JsonObject;
+  source: string;
+  state: TaskState;
+  attempts: number;
+  maxAttempts: number;
+  cpu: number;
+  memory: number;
+  notBefore: number;
+  worker: string | null;
+  cacheKey: string | null;
+  result: JsonObject | null;
+  error: string | null;
+  createdAt: number;
+  queuedAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface AttemptRecord {
+  id: number;
+  taskId: number;
+  number: number;
+  state: AttemptState;
+  worker: string;
+  host: string;
+  pid: number | null;
+  scratch: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  wallMs: number | null;
+  cpuMs: number | null;
+  peakRss: number | null;
+  error: string | null;
+  result: JsonObject | null;
+}
+
+export interface FileVersion {
+  sha256: string;
+  size: number;
+}
+
+/** A task handed to a worker, with everything needed to run it. */
+export interface ClaimedTask {
+  task: TaskRecord;
+  job: { id: number; name: string; workdir: string };
+  type: TaskType;
+  typeHash: string;
+  leaseToken: string;
+  /** Semantic input name -> product path and its current version. */
+  inputs: Record<string, FileVersion & { path: string }>;
+  /** Results of the tasks this one depends on, by task name. */
+  resultsOf: Record<string, JsonValue>;
+  /** Cache keys of the tasks this one depends on, by task name (part of its own cache key). */
+  upstreamKeys: Record<string, string>;
+}
+
+export interface CacheEntry {
+  cacheKey: string;
+  taskId: number;
+  outputs: Record<string, FileVersion>;
+  result: JsonObject | null;
+}
+
+export interface Usage {
+  wallMs: number;
+  cpuMs: number | null;
+  peakRss: number | null;
+}
+
+export interface Success {
+  cacheKey: string;
+  outputs: Record<string, FileVersion>;
+  result: JsonObject | null;
+  exitCode: number;
+  usage: Usage;
+}
+
+export interface Failure {
+  error: string;
+  exitCode: number | null;
+  signal: string | null;
+  usage: Usage | null;
+  /** False for failures no retry can fix (a task needing more memory than exists). */
+  retryable: boolean;
+}
+
+export interface LogLine {
+  attemptId: number;
+  seq: number;
+  stream: 'stdout' | 'stderr' | 'orrery';
+  at: number;
+  line: string;
+}
+
+export interface ClaimRequest {
+  worker: string;
+  limit: number;
+  leaseMs: number;
+  jobId?: number;
+  /** Decides, oldest first, whether the worker takes a task needing these resources. */
+  accept: (candidate: { id: number; cpu: number; memory: number }) => boolean;
+}
+
+export type TaskTarget = { jobId: number } | { taskId: number };
+
+export interface ProductRecord {
+  path: string;
+  producer: string | null;
+  sha256: string;
+  size: number;
+  versions: number;
+  createdAt: number;
+}
+
+export interface TaskFilter {
+  state?: TaskState;
+  type?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface Store {
+  close(): Promise<void>;
+
+  submitJob(plan: PlannedJob, options: SubmitOptions): Promise<JobRecord>;
+  findResumableJob(name: string, planHash: string): Promise<JobRecord | undefined>;
+
+  claim(request: ClaimRequest): Promise<ClaimedTask[]>;
+  findCacheEntry(cacheKey: string): Promise<CacheEntry | undefined>;
+  completeFromCache(claim: ClaimedTask, entry: CacheEntry): Promise<boolean>;
+  startAttempt(claim: ClaimedTask, where: { host: string; scratch: string }): Promise<{ id: number; number: number } | undefined>;
+  recordProcess(attemptId: number, pid: number, pidStart: number | null): Promise<void>;
+  appendLogs(lines: LogLine[]): Promise<void>;
+  succeed(claim: ClaimedTask, attemptId: number, success: Success): Promise<boolean>;
+  /** Returns what became of the task, or 'fenced' if the lease was no longer ours. */
+  fail(claim: ClaimedTask, attemptId: number | null, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'>;
+  /** Renews the leases of a worker's running tasks; returns the ids it no longer holds. */
+  heartbeat(worker: string, held: Array<{ taskId: number; leaseToken: string }>, leaseMs: number): Promise<number[]>;
+  /**
+   * Puts a worker's running tasks back in the queue and records their attempts as lost
+   * (not counted against retries). Used for a worker known dead and for expired leases.
+   */
+  requeueLost(where: { worker?: string; expiredBefore?: number; taskId?: number; leaseToken?: string }, reason: string): Promise<LostAttempt[]>;
+
+  cancel(target: TaskTarget): Promise<number>;
+  retry(target: TaskTarget): Promise<number>;
+  /** Marks the job finished when no task can still run; returns its state. */
+  settleJob(jobId: number): Promise<JobState>;
+  /** Earliest time a queued task of the job becomes claimable, if any waits for backoff. */
+  nextClaimableAt(jobId: number): Promise<number | null>;
+
+  listJobs(): Promise<JobRecord[]>;
+  getJob(ref: string | number): Promise<JobRecord>;
+  countTasks(jobId: number): Promise<Record<TaskState, number>>;
+  countTasksByType(jobId: number): Promise<Record<string, Record<TaskState, number>>>;
+  listTasks(jobId: number, filter?: TaskFilter): Promise<TaskRecord[]>;
+  getTask(ref: string): Promise<TaskRecord>;
+  getTaskById(id: number): Promise<TaskRecord>;
+  dependencies(taskId: number): Promise<{ upstream: string[]; downstream: string[] }>;
+  listAttempts(taskId: number): Promise<AttemptRecord[]>;
+  readLogs(attemptId: number): Promise<LogLine[]>;
+  listProducts(jobId: number): Promise<ProductRecord[]>;
+}
+
+export interface SubmitOptions {
+  planHash: string;
+  failFast: boolean;
+  sourceFile: string | null;
+  /** Versions of the external inputs, already in the file repository. */
+  externalVersions: Record<string, FileVersion>;
+  typeHashes: Record<string, string>;
+}
+
+export interface LostAttempt {
+  taskId: number;
+  attemptId: number | null;
+  pid: number | null;
+  pidStart: number | null;
+  host: string | null;
+}
