@@ -1,0 +1,113 @@
+/**
+ * Runs one claimed task from start to end: reuse a cached result if an identical task
+ * already produced it, otherwise open an attempt, stage the scratch directory, run the
+ * command (and its QC), take the outputs into the file repository and report success or
+ * failure. Every report is fenced by the lease: a worker that lost the task changes nothing.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cacheKey } from '../core/hashing.js';
+import type { FileRepository } from '../files/repository.js';
+import type { ClaimedTask, FileVersion, Store, Usage } from '../store/store.js';
+import { AttemptLog } from './attempt-log.js';
+import { processStartTime } from './process-usage.js';
+import { collectOutputs, prepareScratch, readResult, TaskProtocolError } from './protocol.js';
+import type { RunOutcome, Runner } from './runner.js';
+
+export interface ExecuteContext {
+  store: Store;
+  files: FileRepository;
+  runner: Runner;
+  host: string;
+  scratchRoot: string;
+  noCache: boolean;
+  keepScratch: boolean;
+  /** Set when the task needs more than this machine can ever give. */
+  impossible?: string;
+  onStart?(claim: ClaimedTask, attempt: number): void;
+}
+
+export type ExecuteResult =
+  | { outcome: 'cached' | 'succeeded'; wallMs: number }
+  | { outcome: 'retrying' | 'failed'; error: string }
+  | { outcome: 'fenced' };
+
+export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signal: AbortSignal): Promise<ExecuteResult> {
+  const key = cacheKey({ typeHash: claim.typeHash, params: claim.task.params, outputs: claim.task.outputs, inputs: claim.inputs, upstreamKeys: claim.upstreamKeys });
+  if (!ctx.noCache && (await reuseCached(claim, key, ctx))) return { outcome: 'cached', wallMs: 0 };
+  if (ctx.impossible) return report(await ctx.store.fail(claim, null, { error: ctx.impossible, exitCode: null, signal: null, usage: null, retryable: false }), ctx.impossible);
+
+  const scratch = path.join(ctx.scratchRoot, `${claim.task.id}-${claim.leaseToken}`);
+  const attempt = await ctx.store.startAttempt(claim, { host: ctx.host, scratch });
+  if (!attempt) return { outcome: 'fenced' };
+  ctx.onStart?.(claim, attempt.number);
+  const log = new AttemptLog(ctx.store, attempt.id);
+  const flusher = setInterval(() => void log.flush().catch(() => {}), 500);
+  try {
+    const prepared = await prepareScratch(claim, attempt.number, scratch, ctx.files);
+    const run = (command: string) =>
+      ctx.runner.run({
+        command,
+        cwd: scratch,
+        env: prepared.env,
+        timeoutMs: claim.type.timeoutMs,
+        signal,
+        onLine: (stream, line) => log.add(stream, line),
+        onSpawn: (pid) => void ctx.store.recordProcess(attempt.id, pid, processStartTime(pid)).catch(() => {}),
+      });
+    const outcome = await run(prepared.command);
+    const usage: Usage = { wallMs: outcome.wallMs, cpuMs: outcome.cpuMs, peakRss: outcome.peakRss };
+    if (outcome.aborted) return { outcome: 'fenced' };
+    if (outcome.exitCode !== 0) {
+      const error = describeFailure(outcome, claim, log.tail());
+      await log.flush();
+      return report(await ctx.store.fail(claim, attempt.id, { error, exitCode: outcome.exitCode, signal: outcome.signal, usage, retryable: true }), error);
+    }
+    const found = await collectOutputs(claim, scratch);
+    const result = await readResult(prepared.resultFile);
+    if (prepared.qc) {
+      log.add('orrery', `running QC: ${prepared.qc}`);
+      const qc = await run(prepared.qc);
+      if (qc.aborted) return { outcome: 'fenced' };
+      if (qc.exitCode !== 0) throw new TaskProtocolError(`QC failed (exit code ${qc.exitCode}): ${log.tail() || 'no output'}`);
+    }
+    const outputs: Record<string, FileVersion> = {};
+    for (const [product, file] of Object.entries(found)) {
+      const isLink = (await fs.lstat(file)).isSymbolicLink();
+      outputs[product] = isLink ? await ctx.files.putCopy(file) : await ctx.files.putMove(file);
+    }
+    await log.flush();
+    const done = await ctx.store.succeed(claim, attempt.id, { cacheKey: key, outputs, result, exitCode: 0, usage });
+    return done ? { outcome: 'succeeded', wallMs: outcome.wallMs } : { outcome: 'fenced' };
+  } catch (error) {
+    if (!(error instanceof TaskProtocolError)) throw error;
+    log.add('orrery', error.message);
+    await log.flush();
+    return report(await ctx.store.fail(claim, attempt.id, { error: error.message, exitCode: 0, signal: null, usage: null, retryable: true }), error.message);
+  } finally {
+    clearInterval(flusher);
+    await log.flush().catch(() => {});
+    if (!ctx.keepScratch) await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A cache entry is usable only when every output it names is still in the repository. */
+async function reuseCached(claim: ClaimedTask, key: string, ctx: ExecuteContext): Promise<boolean> {
+  const entry = await ctx.store.findCacheEntry(key);
+  if (!entry) return false;
+  for (const version of Object.values(entry.outputs)) if (!(await ctx.files.has(version.sha256))) return false;
+  return ctx.store.completeFromCache(claim, entry);
+}
+
+function describeFailure(outcome: RunOutcome, claim: ClaimedTask, tail: string): string {
+  const head = outcome.timedOut
+    ? `timed out after ${claim.type.timeoutMs} ms (timeout of task type ${claim.type.name}); the process tree was killed`
+    : outcome.signal
+      ? `killed by ${outcome.signal} (exit code ${outcome.exitCode})`
+      : `exit code ${outcome.exitCode}`;
+  return tail ? `${head}\n${tail}` : head;
+}
+
+function report(outcome: 'retrying' | 'failed' | 'fenced', error: string): ExecuteResult {
+  return outcome === 'fenced' ? { outcome } : { outcome, error };
+}

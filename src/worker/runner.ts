@@ -1,0 +1,26 @@
+/** The Runner port: how a worker executes one command. */
+export interface RunSpec {
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number | null;
+  /** Aborting kills the process tree (cancellation, lost lease, shutdown). */
+  signal: AbortSignal;
+  onLine(stream: 'stdout' | 'stderr', line: string): void;
+  onSpawn?(pid: number): void;
+}
+
+export interface RunOutcome {
+  exitCode: number | null;
+  /** Signal that ended the command, when it was killed by one. */
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  wallMs: number;
+  cpuMs: number | null;
+  peakRss: number | null;
+}
+
+export interface Runner {
+  run(spec: RunSpec): Promise<RunOutcome>;
+}
