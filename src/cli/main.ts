@@ -1,0 +1,108 @@
+/**
+ * The `orrery` command line. Exit codes (DESIGN.md): 0 all succeeded, 1 the job ended
+ * with failed tasks, 2 invalid input or usage, 3 infrastructure (database, storage),
+ * 130 interrupted (the job stays resumable), 70 an internal error (a bug: please report).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { InfrastructureError, InvalidDocumentError, InvalidInputError, NotFoundError } from '../core/errors.js';
+import { cancelCommand, retryCommand } from './commands/control.js';
+import { exportCommand } from './commands/export.js';
+import { filesCommand, logsCommand, showCommand, statusCommand, tasksCommand } from './commands/inspect.js';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('orrery')
+    .description('Run scientific pipelines: science codes wired together by the files they read and write.')
+    .exitOverride()
+    .showHelpAfterError('(orrery --help lists the commands)');
+
+  const withState = (command: Command) =>
+    command
+      .addOption(new Option('--state-dir <dir>', 'where the task database and files live').env('ORRERY_STATE_DIR').default('.orrery'))
+      .addOption(new Option('--db <path>', 'task database (default: <state-dir>/orrery.db)').env('ORRERY_DB'))
+      .addOption(new Option('--store <dir>', 'file repository (default: <state-dir>/files)').env('ORRERY_STORE'))
+      .option('--json', 'machine-readable output on stdout');
+  const withJob = (command: Command) =>
+    command
+      .option('--config <file>', 'orrery.yaml with the task types (default: nearest to the job file)')
+      .option('--input <product=file>', 'an external input file (repeatable)', collect, [])
+      .option('--max-tasks <n>', 'refuse jobs that expand to more tasks than this', '100000');
+  const run = (fn: (...args: never[]) => Promise<number> | number) => async (...args: unknown[]) => setExit(await (fn as (...a: unknown[]) => Promise<number> | number)(...args));
+
+  withJob(withState(program.command('run').argument('<job>', 'job file (YAML/JSON), or the id/name of a job to continue')))
+    .description('run a job on this machine and wait for it (resumes an unfinished run of the same job)')
+    .option('--fail-fast', 'stop the whole job at the first task that fails for good')
+    .option('--no-cache', 're-run every task even if an identical one already succeeded')
+    .option('--keep-scratch', "keep each attempt's scratch directory")
+    .option('--cores <n>', 'cores the local pool may use (default: all)')
+    .option('--memory <quantity>', 'memory the local pool may use, e.g. 8Gi (default: 90% of RAM)')
+    .option('--quiet', 'print only the final summary')
+    .action(run(runCommand));
+
+  withJob(program.command('validate').argument('<job>', 'job file'))
+    .description('check a job document and print what it expands to; writes nothing')
+    .option('--json', 'machine-readable output on stdout')
+    .action(run(validateCommand));
+
+  withState(program.command('status').argument('[job]', 'job id or name (default: list all jobs)'))
+    .description('jobs and their task counts')
+    .action(run(statusCommand));
+  withState(program.command('tasks').argument('<job>', 'job id or name'))
+    .description("a job's tasks")
+    .option('--state <state>', 'only tasks in this state')
+    .option('--type <type>', 'only tasks of this type')
+    .action(run(tasksCommand));
+  withState(program.command('show').argument('<task>', 'task id, or JOB/TASK'))
+    .description('a task: params, inputs, outputs, result, attempts')
+    .action(run(showCommand));
+  withState(program.command('logs').argument('<task>', 'task id, or JOB/TASK'))
+    .description("an attempt's output (default: the latest attempt)")
+    .option('--attempt <n>', 'attempt number')
+    .action(run(logsCommand));
+  withState(program.command('retry').argument('<target>', 'JOB, or JOB/TASK for a task and its downstream'))
+    .description('queue failed, upstream-failed and cancelled tasks again')
+    .action(run(retryCommand));
+  withState(program.command('cancel').argument('<target>', 'JOB, or JOB/TASK for a task and its downstream'))
+    .description('cancel tasks that have not finished')
+    .action(run(cancelCommand));
+  withState(program.command('files').argument('<job>', 'job id or name'))
+    .description("the current products of a job's working directory")
+    .action(run(filesCommand));
+  withState(program.command('export').argument('<job>', 'job id or name').argument('<dir>', 'directory to write'))
+    .description("write a job's current products as ordinary files under DIR")
+    .action(run(exportCommand));
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander already printed the message; help and version are not errors
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof InvalidInputError || error instanceof InvalidDocumentError || error instanceof NotFoundError) {
+    process.stderr.write(`orrery: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof InfrastructureError) {
+    process.stderr.write(`orrery: ${error.message}\n`);
+    return 3;
+  }
+  process.stderr.write(`orrery: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+  return 70;
+}

@@ -1,0 +1,139 @@
+/**
+ * Embedded mode: `orrery run` on one machine. Takes the state directory's lock, re-queues
+ * what a dead earlier run left running (killing its orphaned processes), submits or
+ * resumes the job, and runs the local worker pool until the job ends or is interrupted.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { JobState, PlannedJob, TaskState } from '../core/types.js';
+import { LocalRepository } from '../files/local-repository.js';
+import { openStore } from '../store/open.js';
+import type { JobRecord, Store } from '../store/store.js';
+import { processStartTime } from '../worker/process-usage.js';
+import { ProcessRunner, signalGroup } from '../worker/process-runner.js';
+import { type Capacity, LocalPool, type PoolEvent } from '../worker/local-pool.js';
+import { StateLock } from './state-lock.js';
+import { submitPlan } from './submit.js';
+
+export interface StatePaths {
+  stateDir: string;
+  db: string;
+  files: string;
+}
+
+export function statePaths(options: { stateDir?: string; db?: string; store?: string }): StatePaths {
+  const stateDir = path.resolve(options.stateDir ?? process.env.ORRERY_STATE_DIR ?? '.orrery');
+  return {
+    stateDir,
+    db: options.db ?? process.env.ORRERY_DB ?? path.join(stateDir, 'orrery.db'),
+    files: path.resolve(options.store ?? process.env.ORRERY_STORE ?? path.join(stateDir, 'files')),
+  };
+}
+
+export interface EmbeddedRunOptions {
+  paths: StatePaths;
+  /** A plan to submit (or resume), or an existing job to continue. */
+  plan?: PlannedJob;
+  jobRef?: string;
+  sourceFile: string | null;
+  failFast: boolean;
+  noCache: boolean;
+  keepScratch: boolean;
+  capacity?: Partial<Capacity>;
+  leaseMs?: number;
+  onEvent?(event: PoolEvent): void;
+  onJob?(job: JobRecord, resumed: boolean, store: Store): void;
+  /** Aborting stops the run: running tasks are killed and re-queued, the job stays resumable. */
+  interrupt?: AbortSignal;
+}
+
+export interface EmbeddedRunResult {
+  job: JobRecord;
+  state: JobState;
+  counts: Record<TaskState, number>;
+  interrupted: boolean;
+  resumed: boolean;
+  requeued: number;
+}
+
+export const EMBEDDED_WORKER = `local@${os.hostname()}`;
+
+export async function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRunResult> {
+  const lock = StateLock.acquire(options.paths.stateDir);
+  const store = await openStore(options.paths.db).catch((error) => {
+    lock.release();
+    throw error;
+  });
+  try {
+    const requeued = await requeueOrphans(store);
+    const files = new LocalRepository(options.paths.files);
+    const { job, resumed } = options.plan
+      ? await submitPlan(store, files, options.plan, { failFast: options.failFast, sourceFile: options.sourceFile, resume: !options.noCache })
+      : { job: await store.getJob(options.jobRef!), resumed: true };
+    options.onJob?.(job, resumed, store);
+
+    const leaseMs = options.leaseMs ?? 30_000;
+    const pool = new LocalPool({
+      store,
+      worker: EMBEDDED_WORKER,
+      jobId: job.id,
+      leaseMs,
+      capacity: {
+        cpu: options.capacity?.cpu ?? os.availableParallelism(),
+        memory: options.capacity?.memory ?? Math.floor(os.totalmem() * 0.9),
+      },
+      context: {
+        files,
+        runner: new ProcessRunner(),
+        host: os.hostname(),
+        scratchRoot: path.join(options.paths.stateDir, 'scratch'),
+        noCache: options.noCache,
+        keepScratch: options.keepScratch,
+      },
+      onEvent: (event) => options.onEvent?.(event),
+      onFailed: async () => {
+        if (job.failFast || options.failFast) {
+          await store.cancel({ jobId: job.id });
+          pool.abort(pool.runningClaims.map((c) => c.task.id));
+        }
+      },
+    });
+
+    let interrupted = false;
+    let stopping: Promise<unknown> | null = null;
+    const onInterrupt = () => {
+      interrupted = true;
+      stopping = pool.stop();
+    };
+    options.interrupt?.addEventListener('abort', onInterrupt, { once: true });
+    try {
+      await pool.run();
+      if (stopping) await stopping;
+    } finally {
+      options.interrupt?.removeEventListener('abort', onInterrupt);
+    }
+    if (interrupted) {
+      await store.requeueLost({ worker: EMBEDDED_WORKER }, 'orrery run was interrupted; the task is queued again');
+    }
+    const state = interrupted ? 'running' : await store.settleJob(job.id);
+    return { job: await store.getJob(job.id), state, counts: await store.countTasks(job.id), interrupted, resumed, requeued: requeued.length };
+  } finally {
+    await store.close();
+    lock.release();
+  }
+}
+
+/**
+ * With the lock held, nothing else runs the embedded worker: tasks it still holds were
+ * left by a run that died. Their attempts are recorded as lost (not failures) and any
+ * process of theirs still alive is killed, so two copies never write the same outputs.
+ */
+async function requeueOrphans(store: Store) {
+  const lost = await store.requeueLost({ worker: EMBEDDED_WORKER }, 'the orrery run holding this task ended without finishing it (killed or crashed)');
+  for (const attempt of lost) {
+    if (attempt.pid && attempt.host === os.hostname() && attempt.pidStart !== null && processStartTime(attempt.pid) === attempt.pidStart) {
+      signalGroup(attempt.pid, 'SIGKILL');
+    }
+  }
+  return lost;
+}
