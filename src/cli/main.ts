@@ -3,6 +3,7 @@
  * with failed tasks, 2 invalid input or usage, 3 infrastructure (database, storage),
  * 130 interrupted (the job stays resumable), 70 an internal error (a bug: please report).
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { InfrastructureError, InvalidDocumentError, InvalidInputError, NotFoundError } from '../core/errors.js';
 import { cancelCommand, retryCommand } from './commands/control.js';
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('orrery')
+    .version(packageVersion())
     .description('Run scientific pipelines: science codes wired together by the files they read and write.')
     .exitOverride()
     .showHelpAfterError('(orrery --help lists the commands)');
@@ -84,6 +86,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("write a job's current products as ordinary files under DIR")
     .action(run(exportCommand));
   return program;
+}
+
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 function collect(value: string, previous: string[]): string[] {
