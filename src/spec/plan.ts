@@ -63,7 +63,12 @@ export function planJob(input: PlanInput): PlannedJob {
   const entries = buildEntries(job.tasks ?? [], ['tasks'], new Set(), { doc, problems, constants, checkType: checkStaticType });
   problems.throwIfAny();
 
-  const env: ExpandEnv = { doc, problems, maxTasks: input.maxTasks ?? DEFAULT_MAX_TASKS, checkType: typeProblem };
+  const maxTasks = input.maxTasks ?? DEFAULT_MAX_TASKS;
+  if (!Number.isInteger(maxTasks) || maxTasks < 1) {
+    problems.add(null, ['--max-tasks'], `expected a positive whole number of tasks, got ${maxTasks}`);
+  }
+  problems.throwIfAny();
+  const env: ExpandEnv = { doc, problems, maxTasks, checkType: typeProblem };
   const scope = { constants };
   try {
     countTasks(entries, scope, env);

@@ -23,10 +23,6 @@ export class Problems {
   private readonly list: InvalidInputError[] = [];
   private readonly seen = new Set<string>();
 
-  get count(): number {
-    return this.list.length;
-  }
-
   /** Records a problem at a field of `doc` (null: a command-line flag, named by `path`). */
   add(
     doc: ParsedDocument | null,

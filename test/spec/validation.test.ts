@@ -269,3 +269,13 @@ tasks:
     expect((caught as Error).message.split('\n')).toHaveLength(3);
   });
 });
+
+describe('options', () => {
+  it('refuses a cap that is not a positive whole number, naming the flag', () => {
+    expectProblem(() => plan('tasks: [ { task: report } ]', { maxTasks: Number('lots') }), {
+      file: '',
+      path: '--max-tasks',
+      includes: ['expected a positive whole number of tasks, got NaN'],
+    });
+  });
+});
