@@ -11,8 +11,8 @@ import type { Database } from './schema.js';
  */
 export async function migrate(db: Kysely<Database>, dialect: Dialect, where: string): Promise<void> {
   await dialect.withMigrationLock(db, async () => {
-    await db.schema
-      .createTable('orrery_meta')
+    await dialect
+      .tableOptions(db.schema.createTable('orrery_meta'))
       .ifNotExists()
       .addColumn('key', 'varchar(64)', (c) => c.primaryKey())
       .addColumn('value', 'text', (c) => c.notNull())
@@ -26,7 +26,7 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect, where: str
     }
     for (const migration of migrations.filter((m) => m.version > current)) {
       await db.transaction().execute(async (trx) => {
-        await migration.up(trx as unknown as Kysely<unknown>);
+        await migration.up(trx as unknown as Kysely<unknown>, dialect);
         await setSchemaVersion(trx, migration.version);
       });
     }

@@ -1,20 +1,43 @@
 /** Opens the task database named by a URL or path and brings its schema up to date. */
-import { InvalidInputError } from '../core/errors.js';
+import { type Kysely, sql } from 'kysely';
+import { InfrastructureError } from '../core/errors.js';
+import type { Dialect } from './dialect.js';
 import { migrate } from './migrate.js';
+import { mysqlDialect } from './mysql/dialect.js';
+import { openMysql } from './mysql/open.js';
+import { postgresDialect } from './postgres/dialect.js';
+import { openPostgres } from './postgres/open.js';
+import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
 import { sqliteDialect } from './sqlite/dialect.js';
 import { openSqlite } from './sqlite/open.js';
 import type { Store } from './store.js';
 
-/** `sqlite:path`, `sqlite://path` or a plain file path. */
+/**
+ * `postgres://user:pass@host/db`, `mysql://…` or `mariadb://…`, `sqlite:path`, or a plain
+ * file path (SQLite). An unreachable database is an InfrastructureError naming the URL
+ * without its password.
+ */
 export async function openStore(url: string): Promise<Store> {
-  if (/^(postgres|postgresql|mysql|mariadb):/.test(url)) {
-    throw new InvalidInputError('', '--db', `${redact(url)}: only SQLite task databases are supported by this version (give a file path)`);
+  const { db, dialect, where } = connect(url);
+  try {
+    await sql`SELECT 1`.execute(db);
+    await migrate(db, dialect, where);
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    if (error instanceof InfrastructureError) throw error;
+    throw new InfrastructureError(
+      `cannot use the task database ${where}: ${(error as Error).message}; check that the server is running and that the URL, user and password are right`,
+    );
   }
+  return new SqlStore(db, dialect);
+}
+
+function connect(url: string): { db: Kysely<Database>; dialect: Dialect; where: string } {
+  if (/^postgres(ql)?:\/\//.test(url)) return { db: openPostgres(url), dialect: postgresDialect, where: redact(url) };
+  if (/^(mysql|mariadb):\/\//.test(url)) return { db: openMysql(url), dialect: mysqlDialect, where: redact(url) };
   const file = url.replace(/^sqlite:(\/\/)?/, '');
-  const db = openSqlite(file);
-  await migrate(db, sqliteDialect, file);
-  return new SqlStore(db, sqliteDialect);
+  return { db: openSqlite(file), dialect: sqliteDialect, where: file };
 }
 
 /** A URL fit to print: the password replaced. */

@@ -48,7 +48,7 @@ export class SqlStore extends StoreReader implements Store {
   }
 
   async submitJob(plan: Parameters<Store['submitJob']>[0], options: SubmitOptions): Promise<JobRecord> {
-    const jobId = await this.write((trx) => insertJob(trx, plan, options, this.now()));
+    const jobId = await this.write((trx) => insertJob(trx, this.dialect, plan, options, this.now()));
     return this.getJob(jobId);
   }
 
@@ -97,14 +97,14 @@ export class SqlStore extends StoreReader implements Store {
     return this.write(async (trx) => {
       const done = await markDone(trx, this.fence(claim), { state: 'cached', cacheKey: entry.cacheKey, result, countAttempt: false }, now);
       if (!done) return false;
-      await recordOutputs(trx, claim.job.id, null, entry.outputs, now);
+      await recordOutputs(trx, this.dialect, claim.job.id, null, entry.outputs, now);
       await releaseDependents(trx, claim.task.id, now);
       return true;
     });
   }
 
   startAttempt(claim: ClaimedTask, where: { host: string; scratch: string }) {
-    return this.write((trx) => openAttempt(trx, { ...this.fence(claim), worker: claim.task.worker ?? '' }, where, this.now()));
+    return this.write((trx) => openAttempt(trx, this.dialect, { ...this.fence(claim), worker: claim.task.worker ?? '' }, where, this.now()));
   }
 
   async recordProcess(attemptId: number, pid: number, pidStart: number | null): Promise<void> {
@@ -130,7 +130,7 @@ export class SqlStore extends StoreReader implements Store {
       const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: success.cacheKey, result, countAttempt: true }, now);
       if (!done) return false;
       await closeAttempt(trx, attemptId, { state: 'succeeded', exitCode: success.exitCode, signal: null, usage: success.usage, error: null, result }, now);
-      await recordOutputs(trx, claim.job.id, attemptId, success.outputs, now);
+      await recordOutputs(trx, this.dialect, claim.job.id, attemptId, success.outputs, now);
       await rememberCacheEntry(trx, { cacheKey: success.cacheKey, taskId: claim.task.id, outputs: success.outputs, result }, now);
       await releaseDependents(trx, claim.task.id, now);
       return true;

@@ -146,8 +146,86 @@ export interface ProductRecord {
 export interface TaskFilter {
   state?: TaskState;
   type?: string;
+  /** Part of the task's name (case-insensitive on SQLite and MySQL). */
+  name?: string;
+  /** The field path the task came from: the tasks of one loop body share it. */
+  source?: string;
+  /** Values of loop variables the task must have, e.g. { noise_index: 2 }. */
+  loop?: Record<string, JsonValue>;
   limit?: number;
   offset?: number;
+}
+
+/** The tasks of a job that came from one place in its document (one loop body) and share a type. */
+export interface TaskGroup {
+  source: string;
+  type: string;
+  counts: Record<TaskState, number>;
+  total: number;
+  /** Names of the loop variables of the group's tasks (from its first task). */
+  loopVariables: string[];
+  firstTaskId: number;
+}
+
+export interface GroupEdge {
+  from: { source: string; type: string };
+  to: { source: string; type: string };
+}
+
+/** Just enough of a task to link to it and colour it. */
+export interface TaskLink {
+  id: number;
+  name: string;
+  type: string;
+  state: TaskState;
+  source: string;
+}
+
+/** An attempt with its task's name and type: one bar of a job's timeline. */
+export interface JobAttempt {
+  id: number;
+  taskId: number;
+  taskName: string;
+  taskType: string;
+  number: number;
+  state: AttemptState;
+  worker: string;
+  host: string;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+/** A worker as the task database knows it: from the tasks it runs and its recent attempts. */
+export interface WorkerSummary {
+  worker: string;
+  host: string;
+  running: Array<{ taskId: number; taskName: string; jobId: number; startedAt: number }>;
+  /** Among its recent attempts. */
+  attempts: number;
+  failed: number;
+  lastSeen: number;
+}
+
+/** A current product with its producing attempt and QC verdict. */
+export interface ProductDetail extends ProductRecord {
+  producerTaskId: number | null;
+  attemptId: number | null;
+  /** null when no QC ran (external inputs, cached results) or the version has none. */
+  qcPassed: boolean | null;
+}
+
+/** What changed since the last look: cheap to read, for live updates. */
+export interface Activity {
+  maxAttemptId: number;
+  jobs: Array<{ id: number; state: JobState; finishedAt: number | null }>;
+}
+
+export interface LogQuery {
+  /** Only lines after this sequence number (live follow). */
+  afterSeq?: number;
+  /** Only the last n lines. */
+  tail?: number;
+  limit?: number;
 }
 
 export interface Store {
@@ -191,6 +269,23 @@ export interface Store {
   listAttempts(taskId: number): Promise<AttemptRecord[]>;
   readLogs(attemptId: number): Promise<LogLine[]>;
   listProducts(jobId: number): Promise<ProductRecord[]>;
+
+  // what the dashboard and the HTTP API read (src/store/sql/overview.ts)
+  countMatchingTasks(jobId: number, filter?: TaskFilter): Promise<number>;
+  taskGroups(jobId: number): Promise<TaskGroup[]>;
+  groupEdges(jobId: number): Promise<GroupEdge[]>;
+  /** Tasks directly upstream and downstream of a task, at most `limit` each, with the totals. */
+  linkedTasks(taskId: number, limit: number): Promise<{ upstream: TaskLink[]; downstream: TaskLink[]; upstreamTotal: number; downstreamTotal: number }>;
+  /** Edges touching any of these tasks, with both ends. */
+  edgesOf(taskIds: number[]): Promise<Array<{ from: TaskLink; to: TaskLink }>>;
+  /** The job's latest attempts, newest first. */
+  jobAttempts(jobId: number, limit: number): Promise<JobAttempt[]>;
+  listWorkers(): Promise<WorkerSummary[]>;
+  readLogPage(attemptId: number, query: LogQuery): Promise<LogLine[]>;
+  productDetails(jobId: number, paths?: string[]): Promise<ProductDetail[]>;
+  activity(): Promise<Activity>;
+  /** Tasks per state over all jobs, and attempts per state (for /metrics). */
+  totals(): Promise<{ tasks: Record<TaskState, number>; attempts: Record<string, number> }>;
 }
 
 export interface SubmitOptions {

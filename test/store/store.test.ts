@@ -1,214 +1,211 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { latestSchemaVersion } from '../../src/store/migrations/index.js';
 import { openStore } from '../../src/store/open.js';
 import type { ClaimedTask, Store } from '../../src/store/store.js';
 import { retryDelay } from '../../src/store/sql/fail.js';
+import { databaseKinds, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { plan, taskType } from '../helpers/plan.js';
 
 const hashes = (p: ReturnType<typeof plan>) => Object.fromEntries(Object.keys(p.types).map((t) => [t, `hash-${t}`]));
 const version = (n: number) => ({ sha256: n.toString(16).padStart(64, '0'), size: n });
 
-let dir: string;
-let store: Store;
+describe.each(databaseKinds)('task database on %s', (kind) => {
+  let database: TestDatabase;
+  let store: Store;
 
-beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orrery-store-'));
-  store = await openStore(path.join(dir, 'orrery.db'));
-});
-afterEach(async () => {
-  await store.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-async function submit(p = chain()) {
-  return store.submitJob(p, { planHash: 'h', failFast: false, sourceFile: null, externalVersions: {}, typeHashes: hashes(p) });
-}
-
-function chain() {
-  return plan([
-    { name: 'a', outputs: { out: 'a.txt' } },
-    { name: 'b', inputs: { in: 'a.txt' }, outputs: { out: 'b.txt' } },
-    { name: 'c', inputs: { in: 'b.txt' } },
-    { name: 'side' },
-  ]);
-}
-
-const takeAll = () => true;
-async function claimOne(jobId: number, worker = 'w1'): Promise<ClaimedTask> {
-  const [claim] = await store.claim({ worker, jobId, limit: 1, leaseMs: 30_000, accept: takeAll });
-  expect(claim).toBeDefined();
-  return claim;
-}
-async function succeed(claim: ClaimedTask, outputs = {}) {
-  const attempt = (await store.startAttempt(claim, { host: 'h', scratch: '/tmp/x' }))!;
-  return store.succeed(claim, attempt.id, { cacheKey: `key-${claim.task.name}`, outputs, result: { ok: 1 }, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } });
-}
-async function states(jobId: number) {
-  return Object.fromEntries((await store.listTasks(jobId)).map((t) => [t.name, t.state]));
-}
-
-describe('task database', () => {
-  it('queues tasks without upstream work at submission and the rest wait', async () => {
-    const job = await submit();
-    expect(await states(job.id)).toEqual({ a: 'queued', b: 'waiting', c: 'waiting', side: 'queued' });
+  beforeEach(async () => {
+    database = await freshDatabase(kind);
+    store = await openStore(database.url);
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.drop();
   });
 
-  it('queues dependents in the transaction that completes their upstream task', async () => {
-    const job = await submit();
-    const a = await claimOne(job.id);
-    expect(a.task.name).toBe('a');
-    expect(await succeed(a, { 'a.txt': version(1) })).toBe(true);
-    expect((await states(job.id)).b).toBe('queued');
-    const products = await store.listProducts(job.id);
-    expect(products.map((p) => [p.path, p.sha256, p.producer])).toEqual([['a.txt', version(1).sha256, 'a']]);
-  });
+  async function submit(p = chain()) {
+    return store.submitJob(p, { planHash: 'h', failFast: false, sourceFile: null, externalVersions: {}, typeHashes: hashes(p) });
+  }
 
-  it('never claims a task twice and hands inputs with their versions', async () => {
-    const job = await submit();
-    const first = await store.claim({ worker: 'w1', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
-    const second = await store.claim({ worker: 'w2', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
-    expect(first.map((c) => c.task.name)).toEqual(['a', 'side']);
-    expect(second).toEqual([]);
-    await succeed(first[0], { 'a.txt': version(7) });
-    const b = await claimOne(job.id);
-    expect(b.inputs).toEqual({ in: { path: 'a.txt', ...version(7) } });
-    expect(b.resultsOf).toEqual({ a: { ok: 1 } });
-  });
+  function chain() {
+    return plan([
+      { name: 'a', outputs: { out: 'a.txt' } },
+      { name: 'b', inputs: { in: 'a.txt' }, outputs: { out: 'b.txt' } },
+      { name: 'c', inputs: { in: 'b.txt' } },
+      { name: 'side' },
+    ]);
+  }
 
-  it('claims only what the worker accepts', async () => {
-    const job = await submit();
-    const claims = await store.claim({ worker: 'w', jobId: job.id, limit: 10, leaseMs: 1000, accept: ({ id }) => id % 2 === 0 });
-    expect(claims.every((c) => c.task.id % 2 === 0)).toBe(true);
-  });
+  const takeAll = () => true;
+  async function claimOne(jobId: number, worker = 'w1'): Promise<ClaimedTask> {
+    const [claim] = await store.claim({ worker, jobId, limit: 1, leaseMs: 30_000, accept: takeAll });
+    expect(claim).toBeDefined();
+    return claim;
+  }
+  async function succeed(claim: ClaimedTask, outputs = {}) {
+    const attempt = (await store.startAttempt(claim, { host: 'h', scratch: '/tmp/x' }))!;
+    return store.succeed(claim, attempt.id, { cacheKey: `key-${claim.task.name}`, outputs, result: { ok: 1 }, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } });
+  }
+  async function states(jobId: number) {
+    return Object.fromEntries((await store.listTasks(jobId)).map((t) => [t.name, t.state]));
+  }
 
-  it('fences completion by the lease token', async () => {
-    const job = await submit();
-    const a = await claimOne(job.id);
-    await store.requeueLost({ worker: 'w1' }, 'worker died');
-    const again = await claimOne(job.id, 'w2');
-    expect(again.leaseToken).not.toBe(a.leaseToken);
-    // the first worker comes back and reports: nothing changes
-    expect(await store.startAttempt(a, { host: 'h', scratch: '/x' })).toBeUndefined();
-    expect(await store.fail(a, null, { error: 'late', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('fenced');
-    expect(await succeed(again, { 'a.txt': version(2) })).toBe(true);
-    expect((await store.getTask(`${job.id}/a`)).state).toBe('succeeded');
-  });
+  describe('behaviour', () => {
+    it('queues tasks without upstream work at submission and the rest wait', async () => {
+      const job = await submit();
+      expect(await states(job.id)).toEqual({ a: 'queued', b: 'waiting', c: 'waiting', side: 'queued' });
+    });
 
-  it('retries a failing task with backoff, then fails it and marks its downstream upstream_failed', async () => {
-    const p = chain();
-    p.types.t = taskType('t', { retries: 1, backoffMs: 50 });
-    const job = await submit(p);
-    const a = await claimOne(job.id);
-    const attempt = (await store.startAttempt(a, { host: 'h', scratch: '/x' }))!;
-    expect(await store.fail(a, attempt.id, { error: 'boom', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('retrying');
-    const queued = await store.getTask(`${job.id}/a`);
-    expect(queued.state).toBe('queued');
-    expect(queued.notBefore).toBeGreaterThan(Date.now());
-    const early = await store.claim({ worker: 'w', jobId: job.id, limit: 10, leaseMs: 1000, accept: takeAll });
-    expect(early.map((c) => c.task.name)).toEqual(['side']);
-    await new Promise((r) => setTimeout(r, 60));
-    const a2 = await claimOne(job.id);
-    const attempt2 = (await store.startAttempt(a2, { host: 'h', scratch: '/x' }))!;
-    expect(attempt2.number).toBe(2);
-    expect(await store.fail(a2, attempt2.id, { error: 'boom again', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('failed');
-    expect(await states(job.id)).toMatchObject({ a: 'failed', b: 'upstream_failed', c: 'upstream_failed' });
-    expect((await store.listAttempts(queued.id)).map((x) => x.state)).toEqual(['failed', 'failed']);
-  });
+    it('queues dependents in the transaction that completes their upstream task', async () => {
+      const job = await submit();
+      const a = await claimOne(job.id);
+      expect(a.task.name).toBe('a');
+      expect(await succeed(a, { 'a.txt': version(1) })).toBe(true);
+      expect((await states(job.id)).b).toBe('queued');
+      const products = await store.listProducts(job.id);
+      expect(products.map((p) => [p.path, p.sha256, p.producer])).toEqual([['a.txt', version(1).sha256, 'a']]);
+    });
 
-  it('records lost attempts without counting them against retries', async () => {
-    const job = await submit();
-    const a = await claimOne(job.id);
-    await store.startAttempt(a, { host: 'h', scratch: '/x' });
-    const lost = await store.requeueLost({ worker: 'w1' }, 'killed');
-    expect(lost).toHaveLength(1);
-    const task = await store.getTask(`${job.id}/a`);
-    expect(task.state).toBe('queued');
-    expect(task.attempts).toBe(0);
-    expect((await store.listAttempts(task.id)).map((x) => [x.state, x.error])).toEqual([['lost', 'killed']]);
-  });
+    it('never claims a task twice and hands inputs with their versions', async () => {
+      const job = await submit();
+      const first = await store.claim({ worker: 'w1', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
+      const second = await store.claim({ worker: 'w2', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
+      expect(first.map((c) => c.task.name)).toEqual(['a', 'side']);
+      expect(second).toEqual([]);
+      await succeed(first[0], { 'a.txt': version(7) });
+      const b = await claimOne(job.id);
+      expect(b.inputs).toEqual({ in: { path: 'a.txt', ...version(7) } });
+      expect(b.resultsOf).toEqual({ a: { ok: 1 } });
+    });
 
-  it('reaps only expired leases', async () => {
-    const job = await submit();
-    await store.claim({ worker: 'w1', jobId: job.id, limit: 1, leaseMs: 1, accept: takeAll });
-    await store.claim({ worker: 'w2', jobId: job.id, limit: 1, leaseMs: 60_000, accept: takeAll });
-    await new Promise((r) => setTimeout(r, 5));
-    const lost = await store.requeueLost({ expiredBefore: Date.now() }, 'lease expired');
-    expect(lost).toHaveLength(1);
-  });
+    it('claims only what the worker accepts', async () => {
+      const job = await submit();
+      const claims = await store.claim({ worker: 'w', jobId: job.id, limit: 10, leaseMs: 1000, accept: ({ id }) => id % 2 === 0 });
+      expect(claims.every((c) => c.task.id % 2 === 0)).toBe(true);
+    });
 
-  it('heartbeats report tasks the worker no longer holds', async () => {
-    const job = await submit();
-    const claims = await store.claim({ worker: 'w1', jobId: job.id, limit: 2, leaseMs: 1000, accept: takeAll });
-    await store.cancel({ taskId: claims[1].task.id });
-    const revoked = await store.heartbeat('w1', claims.map((c) => ({ taskId: c.task.id, leaseToken: c.leaseToken })), 1000);
-    expect(revoked).toEqual([claims[1].task.id]);
-  });
+    it('fences completion by the lease token', async () => {
+      const job = await submit();
+      const a = await claimOne(job.id);
+      await store.requeueLost({ worker: 'w1' }, 'worker died');
+      const again = await claimOne(job.id, 'w2');
+      expect(again.leaseToken).not.toBe(a.leaseToken);
+      // the first worker comes back and reports: nothing changes
+      expect(await store.startAttempt(a, { host: 'h', scratch: '/x' })).toBeUndefined();
+      expect(await store.fail(a, null, { error: 'late', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('fenced');
+      expect(await succeed(again, { 'a.txt': version(2) })).toBe(true);
+      expect((await store.getTask(`${job.id}/a`)).state).toBe('succeeded');
+    });
 
-  it('cancels a task and its downstream, and retry brings them back', async () => {
-    const job = await submit();
-    await store.cancel({ jobId: job.id });
-    expect(await store.settleJob(job.id)).toBe('cancelled');
-    expect(await store.retry({ jobId: job.id })).toBe(4);
-    expect(await states(job.id)).toEqual({ a: 'queued', b: 'waiting', c: 'waiting', side: 'queued' });
-    expect((await store.getJob(job.id)).state).toBe('running');
-  });
+    it('retries a failing task with backoff, then fails it and marks its downstream upstream_failed', async () => {
+      const p = chain();
+      p.types.t = taskType('t', { retries: 1, backoffMs: 50 });
+      const job = await submit(p);
+      const a = await claimOne(job.id);
+      const attempt = (await store.startAttempt(a, { host: 'h', scratch: '/x' }))!;
+      expect(await store.fail(a, attempt.id, { error: 'boom', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('retrying');
+      const queued = await store.getTask(`${job.id}/a`);
+      expect(queued.state).toBe('queued');
+      expect(queued.notBefore).toBeGreaterThan(Date.now());
+      const early = await store.claim({ worker: 'w', jobId: job.id, limit: 10, leaseMs: 1000, accept: takeAll });
+      expect(early.map((c) => c.task.name)).toEqual(['side']);
+      await new Promise((r) => setTimeout(r, 60));
+      const a2 = await claimOne(job.id);
+      const attempt2 = (await store.startAttempt(a2, { host: 'h', scratch: '/x' }))!;
+      expect(attempt2.number).toBe(2);
+      expect(await store.fail(a2, attempt2.id, { error: 'boom again', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('failed');
+      expect(await states(job.id)).toMatchObject({ a: 'failed', b: 'upstream_failed', c: 'upstream_failed' });
+      expect((await store.listAttempts(queued.id)).map((x) => x.state)).toEqual(['failed', 'failed']);
+    });
 
-  it('retry of one task re-queues it and its downstream only', async () => {
-    const job = await submit();
-    const a = await claimOne(job.id);
-    await store.startAttempt(a, { host: 'h', scratch: '/x' });
-    await store.fail(a, null, { error: 'x', exitCode: 1, signal: null, usage: null, retryable: false });
-    const side = await claimOne(job.id);
-    await store.fail(side, null, { error: 'x', exitCode: 1, signal: null, usage: null, retryable: false });
-    expect(await store.retry({ taskId: a.task.id })).toBe(3);
-    expect(await states(job.id)).toEqual({ a: 'queued', b: 'waiting', c: 'waiting', side: 'failed' });
-  });
+    it('records lost attempts without counting them against retries', async () => {
+      const job = await submit();
+      const a = await claimOne(job.id);
+      await store.startAttempt(a, { host: 'h', scratch: '/x' });
+      const lost = await store.requeueLost({ worker: 'w1' }, 'killed');
+      expect(lost).toHaveLength(1);
+      const task = await store.getTask(`${job.id}/a`);
+      expect(task.state).toBe('queued');
+      expect(task.attempts).toBe(0);
+      expect((await store.listAttempts(task.id)).map((x) => [x.state, x.error])).toEqual([['lost', 'killed']]);
+    });
 
-  it('settles a job only when nothing can run any more', async () => {
-    const job = await submit(plan([{ name: 'only' }]));
-    expect(await store.settleJob(job.id)).toBe('running');
-    await succeed(await claimOne(job.id));
-    expect(await store.settleJob(job.id)).toBe('succeeded');
-    expect((await store.getJob(job.id)).finishedAt).not.toBeNull();
-  });
+    it('reaps only expired leases', async () => {
+      const job = await submit();
+      await store.claim({ worker: 'w1', jobId: job.id, limit: 1, leaseMs: 1, accept: takeAll });
+      await store.claim({ worker: 'w2', jobId: job.id, limit: 1, leaseMs: 60_000, accept: takeAll });
+      await new Promise((r) => setTimeout(r, 5));
+      const lost = await store.requeueLost({ expiredBefore: Date.now() }, 'lease expired');
+      expect(lost).toHaveLength(1);
+    });
 
-  it('completes from the cache without an attempt, releasing dependents', async () => {
-    const job = await submit();
-    const a = await claimOne(job.id);
-    const ok = await store.completeFromCache(a, { cacheKey: 'k', taskId: 999, outputs: { 'a.txt': version(3) }, result: { cached: true } });
-    expect(ok).toBe(true);
-    const task = await store.getTask(`${job.id}/a`);
-    expect(task.state).toBe('cached');
-    expect(task.result).toEqual({ cached: true });
-    expect(await store.listAttempts(task.id)).toEqual([]);
-    expect((await states(job.id)).b).toBe('queued');
-  });
+    it('heartbeats report tasks the worker no longer holds', async () => {
+      const job = await submit();
+      const claims = await store.claim({ worker: 'w1', jobId: job.id, limit: 2, leaseMs: 1000, accept: takeAll });
+      await store.cancel({ taskId: claims[1].task.id });
+      const revoked = await store.heartbeat('w1', claims.map((c) => ({ taskId: c.task.id, leaseToken: c.leaseToken })), 1000);
+      expect(revoked).toEqual([claims[1].task.id]);
+    });
 
-  it('keeps the database unchanged when a completing transaction fails half-way', async () => {
-    const job = await submit();
-    const a = await claimOne(job.id);
-    const attempt = (await store.startAttempt(a, { host: 'h', scratch: '/x' }))!;
-    // an output that is not a product of the job makes recordOutputs throw mid-transaction
-    await expect(
-      store.succeed(a, attempt.id, { cacheKey: 'k', outputs: { 'a.txt': version(1), 'nope.txt': version(2) }, result: null, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } }),
-    ).rejects.toThrow();
-    const task = await store.getTask(`${job.id}/a`);
-    expect(task.state).toBe('running');
-    expect(await store.listProducts(job.id)).toEqual([]);
-    expect((await states(job.id)).b).toBe('waiting');
-  });
+    it('cancels a task and its downstream, and retry brings them back', async () => {
+      const job = await submit();
+      await store.cancel({ jobId: job.id });
+      expect(await store.settleJob(job.id)).toBe('cancelled');
+      expect(await store.retry({ jobId: job.id })).toBe(4);
+      expect(await states(job.id)).toEqual({ a: 'queued', b: 'waiting', c: 'waiting', side: 'queued' });
+      expect((await store.getJob(job.id)).state).toBe('running');
+    });
 
-  it('refuses a database newer than the code', async () => {
-    const file = path.join(dir, 'newer.db');
-    const s = await openStore(file);
-    await s.close();
-    const Database = (await import('better-sqlite3')).default;
-    const raw = new Database(file);
-    raw.prepare("UPDATE orrery_meta SET value = '999' WHERE key = 'schema_version'").run();
-    raw.close();
-    await expect(openStore(file)).rejects.toThrow(/schema version 999.*upgrade Orrery/);
+    it('retry of one task re-queues it and its downstream only', async () => {
+      const job = await submit();
+      const a = await claimOne(job.id);
+      await store.startAttempt(a, { host: 'h', scratch: '/x' });
+      await store.fail(a, null, { error: 'x', exitCode: 1, signal: null, usage: null, retryable: false });
+      const side = await claimOne(job.id);
+      await store.fail(side, null, { error: 'x', exitCode: 1, signal: null, usage: null, retryable: false });
+      expect(await store.retry({ taskId: a.task.id })).toBe(3);
+      expect(await states(job.id)).toEqual({ a: 'queued', b: 'waiting', c: 'waiting', side: 'failed' });
+    });
+
+    it('settles a job only when nothing can run any more', async () => {
+      const job = await submit(plan([{ name: 'only' }]));
+      expect(await store.settleJob(job.id)).toBe('running');
+      await succeed(await claimOne(job.id));
+      expect(await store.settleJob(job.id)).toBe('succeeded');
+      expect((await store.getJob(job.id)).finishedAt).not.toBeNull();
+    });
+
+    it('completes from the cache without an attempt, releasing dependents', async () => {
+      const job = await submit();
+      const a = await claimOne(job.id);
+      const ok = await store.completeFromCache(a, { cacheKey: 'k', taskId: 999, outputs: { 'a.txt': version(3) }, result: { cached: true } });
+      expect(ok).toBe(true);
+      const task = await store.getTask(`${job.id}/a`);
+      expect(task.state).toBe('cached');
+      expect(task.result).toEqual({ cached: true });
+      expect(await store.listAttempts(task.id)).toEqual([]);
+      expect((await states(job.id)).b).toBe('queued');
+    });
+
+    it('keeps the database unchanged when a completing transaction fails half-way', async () => {
+      const job = await submit();
+      const a = await claimOne(job.id);
+      const attempt = (await store.startAttempt(a, { host: 'h', scratch: '/x' }))!;
+      // an output that is not a product of the job makes recordOutputs throw mid-transaction
+      await expect(
+        store.succeed(a, attempt.id, { cacheKey: 'k', outputs: { 'a.txt': version(1), 'nope.txt': version(2) }, result: null, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } }),
+      ).rejects.toThrow();
+      const task = await store.getTask(`${job.id}/a`);
+      expect(task.state).toBe('running');
+      expect(await store.listProducts(job.id)).toEqual([]);
+      expect((await states(job.id)).b).toBe('waiting');
+    });
+
+    it('refuses a database newer than the code', async () => {
+      const meta = () => (store as unknown as { db: any }).db.updateTable('orrery_meta').where('key', '=', 'schema_version');
+      await meta().set({ value: '999' }).execute();
+      await expect(openStore(database.url)).rejects.toThrow(/schema version 999.*upgrade Orrery/);
+      await meta().set({ value: String(latestSchemaVersion) }).execute();
+    });
   });
 });
 

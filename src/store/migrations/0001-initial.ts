@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../dialect.js';
 
 /** The first schema: jobs, tasks and their edges, attempts with logs, products, the cache. */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('jobs')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const table = (name: string) => dialect.tableOptions(db.schema.createTable(name));
+  const tableWithId = (name: string) => dialect.idColumn(table(name));
+  await tableWithId('jobs')
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
     .addColumn('workdir', 'varchar(1024)', (c) => c.notNull())
     .addColumn('state', 'varchar(32)', (c) => c.notNull())
@@ -17,8 +18,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('jobs_by_name').on('jobs').columns(['name', 'plan_hash']).execute();
 
-  await db.schema
-    .createTable('job_types')
+  await table('job_types')
     .addColumn('job_id', 'integer', (c) => c.notNull())
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
     .addColumn('definition', 'text', (c) => c.notNull())
@@ -26,9 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('job_types_pk', ['job_id', 'name'])
     .execute();
 
-  await db.schema
-    .createTable('tasks')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+  await tableWithId('tasks')
     .addColumn('job_id', 'integer', (c) => c.notNull())
     .addColumn('name', 'varchar(512)', (c) => c.notNull())
     .addColumn('type', 'varchar(255)', (c) => c.notNull())
@@ -59,17 +57,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('tasks_claimable').on('tasks').columns(['state', 'not_before', 'id']).execute();
   await db.schema.createIndex('tasks_by_job_state').on('tasks').columns(['job_id', 'state']).execute();
 
-  await db.schema
-    .createTable('task_deps')
+  await table('task_deps')
     .addColumn('task_id', 'integer', (c) => c.notNull())
     .addColumn('depends_on', 'integer', (c) => c.notNull())
     .addPrimaryKeyConstraint('task_deps_pk', ['task_id', 'depends_on'])
     .execute();
   await db.schema.createIndex('task_deps_downstream').on('task_deps').columns(['depends_on', 'task_id']).execute();
 
-  await db.schema
-    .createTable('attempts')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+  await tableWithId('attempts')
     .addColumn('task_id', 'integer', (c) => c.notNull())
     .addColumn('number', 'integer', (c) => c.notNull())
     .addColumn('state', 'varchar(32)', (c) => c.notNull())
@@ -91,8 +86,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('attempts_by_task').on('attempts').columns(['task_id', 'number']).execute();
 
-  await db.schema
-    .createTable('attempt_logs')
+  await table('attempt_logs')
     .addColumn('attempt_id', 'integer', (c) => c.notNull())
     .addColumn('seq', 'integer', (c) => c.notNull())
     .addColumn('stream', 'varchar(16)', (c) => c.notNull())
@@ -101,20 +95,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('attempt_logs_pk', ['attempt_id', 'seq'])
     .execute();
 
-  await db.schema
-    .createTable('products')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+  await tableWithId('products')
     .addColumn('job_id', 'integer', (c) => c.notNull())
-    .addColumn('path', 'varchar(1024)', (c) => c.notNull())
+    .addColumn('path', 'varchar(700)', (c) => c.notNull())
     .addColumn('producer_task_id', 'integer')
     .addColumn('current_version_id', 'integer')
     .addUniqueConstraint('products_path_unique', ['job_id', 'path'])
     .execute();
   await db.schema.createIndex('products_by_producer').on('products').column('producer_task_id').execute();
 
-  await db.schema
-    .createTable('product_versions')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+  await tableWithId('product_versions')
     .addColumn('product_id', 'integer', (c) => c.notNull())
     .addColumn('attempt_id', 'integer')
     .addColumn('sha256', 'varchar(64)', (c) => c.notNull())
@@ -124,8 +114,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('product_versions_by_product').on('product_versions').column('product_id').execute();
 
-  await db.schema
-    .createTable('cache_entries')
+  await table('cache_entries')
     .addColumn('cache_key', 'varchar(64)', (c) => c.primaryKey())
     .addColumn('task_id', 'integer', (c) => c.notNull())
     .addColumn('outputs', 'text', (c) => c.notNull())

@@ -1,13 +1,18 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../dialect.js';
 import * as initial from './0001-initial.js';
+import * as dashboardIndexes from './0002-dashboard-indexes.js';
 
 export interface Migration {
   version: number;
   name: string;
-  up(db: Kysely<unknown>): Promise<void>;
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
 }
 
 /** Append-only: never edit a released migration, add the next number. */
-export const migrations: Migration[] = [{ version: 1, name: 'initial', up: initial.up }];
+export const migrations: Migration[] = [
+  { version: 1, name: 'initial', up: initial.up },
+  { version: 2, name: 'dashboard-indexes', up: dashboardIndexes.up },
+];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

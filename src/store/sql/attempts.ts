@@ -1,10 +1,12 @@
 /** Attempt rows: opened when a worker starts a process, closed with its outcome. */
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import type { Usage } from '../store.js';
 
 export async function openAttempt(
   trx: Kysely<Database>,
+  dialect: Dialect,
   task: { id: number; leaseToken: string; worker: string },
   where: { host: string; scratch: string },
   now: number,
@@ -23,7 +25,8 @@ export async function openAttempt(
     .where('task_id', '=', task.id)
     .executeTakeFirst();
   const number = Number(previous?.n ?? 0) + 1;
-  const inserted = await trx
+  const id = await dialect.insertId(
+    trx
     .insertInto('attempts')
     .values({
       task_id: task.id,
@@ -36,9 +39,9 @@ export async function openAttempt(
       pid_start: null,
       scratch: where.scratch,
       started_at: now,
-    })
-    .executeTakeFirstOrThrow();
-  return { id: Number(inserted.insertId), number };
+    }),
+  );
+  return { id, number };
 }
 
 export async function closeAttempt(

@@ -4,6 +4,7 @@
  * are now all done (event-driven readiness: no polling of the whole table).
  */
 import { type Kysely, sql } from 'kysely';
+import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import type { FileVersion } from '../store.js';
 
@@ -39,6 +40,7 @@ export async function markDone(
 /** Adds one version per output and makes it the product's current version. */
 export async function recordOutputs(
   trx: Kysely<Database>,
+  dialect: Dialect,
   jobId: number,
   attemptId: number | null,
   outputs: Record<string, FileVersion>,
@@ -51,11 +53,12 @@ export async function recordOutputs(
       .where('job_id', '=', jobId)
       .where('path', '=', path)
       .executeTakeFirstOrThrow();
-    const inserted = await trx
-      .insertInto('product_versions')
-      .values({ product_id: product.id, attempt_id: attemptId, sha256: version.sha256, size: version.size, qc_passed: 1, created_at: now })
-      .executeTakeFirstOrThrow();
-    await trx.updateTable('products').set({ current_version_id: Number(inserted.insertId) }).where('id', '=', product.id).execute();
+    const versionId = await dialect.insertId(
+      trx
+        .insertInto('product_versions')
+        .values({ product_id: product.id, attempt_id: attemptId, sha256: version.sha256, size: version.size, qc_passed: 1, created_at: now }),
+    );
+    await trx.updateTable('products').set({ current_version_id: versionId }).where('id', '=', product.id).execute();
   }
 }
 

@@ -3,8 +3,9 @@
  * exponential backoff with jitter while it has retries left, otherwise it fails for good
  * and every task downstream of it becomes upstream_failed (never runs).
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import { downstreamOf, forChunks } from './downstream.js';
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 
@@ -49,23 +50,19 @@ export async function failTask(
   return retrying ? 'retrying' : 'failed';
 }
 
-/**
- * Marks every task reachable downstream of taskId that has not started yet. UNION (not
- * UNION ALL) visits each task of a diamond once.
- */
+/** Marks every task downstream of taskId that has not started yet. */
 export async function markDownstream(
   trx: Kysely<Database>,
   taskId: number,
   state: 'upstream_failed' | 'cancelled',
   now: number,
 ): Promise<void> {
-  await sql`
-    WITH RECURSIVE downstream(id) AS (
-      SELECT task_id FROM task_deps WHERE depends_on = ${taskId}
-      UNION
-      SELECT d.task_id FROM task_deps d JOIN downstream ON d.depends_on = downstream.id
-    )
-    UPDATE tasks SET state = ${state}, finished_at = ${now}
-    WHERE id IN (SELECT id FROM downstream) AND state IN ('waiting', 'queued')
-  `.execute(trx);
+  await forChunks(await downstreamOf(trx, [taskId]), (ids) =>
+    trx
+      .updateTable('tasks')
+      .set({ state, finished_at: now })
+      .where('id', 'in', ids)
+      .where('state', 'in', ['waiting', 'queued'])
+      .execute(),
+  );
 }

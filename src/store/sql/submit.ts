@@ -5,14 +5,16 @@
  */
 import type { Kysely } from 'kysely';
 import type { PlannedJob } from '../../core/types.js';
+import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import type { SubmitOptions } from '../store.js';
 import { chunks } from './rows.js';
 
 const ROWS_PER_STATEMENT = 500;
 
-export async function insertJob(trx: Kysely<Database>, plan: PlannedJob, options: SubmitOptions, now: number): Promise<number> {
-  const job = await trx
+export async function insertJob(trx: Kysely<Database>, dialect: Dialect, plan: PlannedJob, options: SubmitOptions, now: number): Promise<number> {
+  const jobId = await dialect.insertId(
+    trx
     .insertInto('jobs')
     .values({
       name: plan.name,
@@ -24,9 +26,8 @@ export async function insertJob(trx: Kysely<Database>, plan: PlannedJob, options
       source_file: options.sourceFile,
       created_at: now,
       finished_at: null,
-    })
-    .executeTakeFirstOrThrow();
-  const jobId = Number(job.insertId);
+    }),
+  );
 
   await trx
     .insertInto('job_types')
@@ -104,11 +105,12 @@ export async function insertJob(trx: Kysely<Database>, plan: PlannedJob, options
       .where('job_id', '=', jobId)
       .where('path', '=', path)
       .executeTakeFirstOrThrow();
-    const inserted = await trx
-      .insertInto('product_versions')
-      .values({ product_id: product.id, attempt_id: null, sha256: version.sha256, size: version.size, qc_passed: null, created_at: now })
-      .executeTakeFirstOrThrow();
-    await trx.updateTable('products').set({ current_version_id: Number(inserted.insertId) }).where('id', '=', product.id).execute();
+    const versionId = await dialect.insertId(
+      trx
+        .insertInto('product_versions')
+        .values({ product_id: product.id, attempt_id: null, sha256: version.sha256, size: version.size, qc_passed: null, created_at: now }),
+    );
+    await trx.updateTable('products').set({ current_version_id: versionId }).where('id', '=', product.id).execute();
   }
   return jobId;
 }

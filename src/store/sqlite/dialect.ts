@@ -23,4 +23,8 @@ export const sqliteDialect: Dialect = {
         throw error;
       }
     }),
+  insertId: async (query) => Number((await query.executeTakeFirstOrThrow()).insertId),
+  idColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
+  tableOptions: (table) => table,
 };
+

@@ -1,0 +1,9 @@
+import { Kysely, MysqlDialect } from 'kysely';
+import { createPool } from 'mysql2';
+import type { Database } from '../schema.js';
+
+export function openMysql(url: string, poolSize = 10): Kysely<Database> {
+  const pool = createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: poolSize, connectTimeout: 10_000, supportBigNumbers: true });
+  pool.on('connection', (connection) => connection.on('error', () => {}));
+  return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+}
