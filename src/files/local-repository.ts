@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { InfrastructureError } from '../core/errors.js';
 import type { FileVersion } from '../store/store.js';
 import type { FileRepository } from './repository.js';
 
@@ -47,6 +48,9 @@ export class LocalRepository implements FileRepository {
   }
 
   async stage(sha256: string, dest: string): Promise<void> {
+    if (!(await this.has(sha256))) {
+      throw new InfrastructureError(`the file repository ${this.root} has no object ${sha256}: it was deleted or the repository moved; re-run the task that produced it`);
+    }
     await fs.mkdir(path.dirname(dest), { recursive: true });
     await fs.symlink(this.objectPath(sha256), dest);
   }

@@ -15,4 +15,6 @@ export interface FileRepository {
   stage(sha256: string, dest: string): Promise<void>;
   /** Writes a plain copy of the bytes to `dest`. */
   copyOut(sha256: string, dest: string): Promise<void>;
+  /** Releases connections (S3); a no-op for the local repository. */
+  close?(): void;
 }
