@@ -19,7 +19,8 @@ export function pathsOf(options: GlobalOptions): StatePaths {
 /** Opens the task database for reading commands, which must not create an empty one. */
 export async function withStore<T>(options: GlobalOptions, fn: (store: Store, paths: StatePaths) => Promise<T>): Promise<T> {
   const paths = pathsOf(options);
-  if (!fs.existsSync(paths.db.replace(/^sqlite:(\/\/)?/, ''))) {
+  const isServer = /^[a-z]+:\/\//.test(paths.db) && !paths.db.startsWith('sqlite:');
+  if (!isServer && !fs.existsSync(paths.db.replace(/^sqlite:(\/\/)?/, ''))) {
     throw new NotFoundError(`no task database at ${paths.db}; run a job first (orrery run JOB) or point --state-dir / --db at one`);
   }
   const store = await openStore(paths.db);

@@ -7,12 +7,20 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { InfrastructureError, InvalidDocumentError, InvalidInputError, NotFoundError } from '../core/errors.js';
 import { cancelCommand, retryCommand } from './commands/control.js';
+import { drainCommand, serverCommand, submitCommand, workerCommand, workersCommand } from './commands/distributed.js';
 import { exportCommand } from './commands/export.js';
 import { filesCommand, logsCommand, showCommand, statusCommand, tasksCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
+import { uiCommand } from './commands/ui.js';
 import { validateCommand } from './commands/validate.js';
+import type { GlobalOptions } from './context.js';
 
 export async function main(argv: string[]): Promise<number> {
+  // `orrery tasks 3 | head` closes the pipe early: that is not an error
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   let exitCode = 0;
   const program = buildProgram((code) => (exitCode = code));
   try {
@@ -85,6 +93,49 @@ function buildProgram(setExit: (code: number) => void): Command {
   withState(program.command('export').argument('<job>', 'job id or name').argument('<dir>', 'directory to write'))
     .description("write a job's current products as ordinary files under DIR")
     .action(run(exportCommand));
+  withState(program.command('ui'))
+    .description('serve the dashboard and HTTP API over this state directory (docs/dashboard.md)')
+    .option('--port <port>', 'port to listen on (0: any free port)', '8080')
+    .option('--host <address>', 'address to bind; beyond loopback every viewer needs a token', '127.0.0.1')
+    .addOption(new Option('--token <token>', 'admin token for retry/cancel (default: generated and printed)').env('ORRERY_TOKEN'))
+    .addOption(new Option('--read-token <token>', 'read-only token for viewers').env('ORRERY_READ_TOKEN'))
+    .option('--open', 'open the dashboard in a browser')
+    .option('--poll-ms <ms>', 'how often live updates look at the database', '500')
+    .action(run(uiCommand));
+
+  // distributed mode: docs/distributed.md
+  withState(program.command('server'))
+    .description('run the engine for workers on many machines: reaps expired leases, ends finished jobs')
+    .option('--lease <duration>', 'lease length workers use; expired ones are re-queued', '30s')
+    .action(run(serverCommand));
+  withState(program.command('worker'))
+    .description('run tasks from the task database (--db) until stopped; SIGTERM drains')
+    .option('--pool <pool>', 'only tasks of this pool (default: every pool)')
+    .option('--types <a,b>', 'only tasks of these types')
+    .option('--concurrency <n>', 'at most this many tasks at once (default: one per core)')
+    .option('--cores <n>', 'cores the worker may use (default: --concurrency, else all)')
+    .option('--memory <quantity>', 'memory the worker may use, e.g. 8Gi (default: 90% of RAM)')
+    .option('--exit-when-idle <duration>', 'exit after this long with nothing to do (batch allocations, Kubernetes Jobs)')
+    .option('--lease <duration>', 'lease per task, renewed by heartbeats', '30s')
+    .option('--grace <duration>', 'on SIGTERM, time running tasks get to finish before they are re-queued', '30s')
+    .option('--poll <duration>', 'longest wait between looks for work where the database cannot notify', '100ms')
+    .action(run(workerCommand));
+  withJob(withState(program.command('submit').argument('<job>', 'job file (YAML/JSON)')))
+    .description('submit a job to the task database and return at once with its id')
+    .option('--fail-fast', 'stop the whole job at the first task that fails for good')
+    .action(run(submitCommand));
+  withState(program.command('workers'))
+    .description('workers with host, pool, state, last heartbeat and current tasks')
+    .option('--all', 'include stopped and lost workers')
+    .action(run(workersCommand));
+  withState(program.command('drain'))
+    .description("tell every worker (of a pool) to stop claiming; running tasks finish")
+    .option('--pool <pool>', 'only this pool (default: every pool)')
+    .action(run((options: GlobalOptions & { pool?: string }) => drainCommand(options, true)));
+  withState(program.command('resume'))
+    .description('undo `orrery drain`: workers claim again')
+    .option('--pool <pool>', 'only this pool (default: every pool)')
+    .action(run((options: GlobalOptions & { pool?: string }) => drainCommand(options, false)));
   return program;
 }
 

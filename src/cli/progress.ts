@@ -5,7 +5,7 @@
  */
 import type { TaskState } from '../core/types.js';
 import type { JobRecord, Store } from '../store/store.js';
-import type { PoolEvent } from '../worker/local-pool.js';
+import type { PoolEvent } from '../worker/worker-pool.js';
 import { countsLine, errorSummary, seconds } from './format.js';
 
 const DONE: TaskState[] = ['succeeded', 'cached'];
@@ -25,18 +25,21 @@ class LineProgress implements Progress {
   constructor(private readonly out: NodeJS.WritableStream) {}
 
   event(event: PoolEvent): void {
-    const stamp = new Date().toISOString().slice(11, 19);
-    if (event.kind === 'started') {
-      this.out.write(`${stamp} started   ${event.task.name} (attempt ${event.attempt})\n`);
-      return;
-    }
-    const r = event.result;
-    if (r.outcome === 'fenced') return;
-    const detail = 'error' in r ? `: ${errorSummary(r.error)}` : r.outcome === 'succeeded' ? ` (${seconds(r.wallMs)})` : '';
-    this.out.write(`${stamp} ${r.outcome.padEnd(9)} ${event.task.name}${detail}\n`);
+    const line = describeEvent(event);
+    if (line) this.out.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   }
 
   async stop(): Promise<void> {}
+}
+
+/** One line for a pool event, or null for events a person need not see. */
+export function describeEvent(event: PoolEvent): string | null {
+  if (event.kind === 'database') return event.message;
+  if (event.kind === 'started') return `started   ${event.task.name} (attempt ${event.attempt})`;
+  const r = event.result;
+  if (r.outcome === 'fenced') return null;
+  const detail = 'error' in r ? `: ${errorSummary(r.error)}` : r.outcome === 'succeeded' ? ` (${seconds(r.wallMs)})` : '';
+  return `${r.outcome.padEnd(9)} ${event.task.name}${detail}`;
 }
 
 class TerminalProgress implements Progress {
@@ -55,10 +58,11 @@ class TerminalProgress implements Progress {
   }
 
   event(event: PoolEvent): void {
-    if (event.kind === 'finished' && (event.result.outcome === 'failed' || event.result.outcome === 'retrying')) {
+    if (event.kind === 'database') this.failures.push(describeEvent(event)!);
+    else if (event.kind === 'finished' && (event.result.outcome === 'failed' || event.result.outcome === 'retrying')) {
       this.failures.push(`${event.result.outcome === 'failed' ? 'failed  ' : 'retrying'} ${event.task.name}: ${errorSummary(event.result.error)}`);
-      if (this.failures.length > 5) this.failures.shift();
     }
+    if (this.failures.length > 5) this.failures.shift();
   }
 
   async stop(): Promise<void> {

@@ -11,7 +11,8 @@ import { openStore } from '../store/open.js';
 import type { JobRecord, Store } from '../store/store.js';
 import { processStartTime } from '../worker/process-usage.js';
 import { ProcessRunner, signalGroup } from '../worker/process-runner.js';
-import { type Capacity, LocalPool, type PoolEvent } from '../worker/local-pool.js';
+import { PollDispatch } from '../dispatch/dispatch.js';
+import { type Capacity, type PoolEvent, WorkerPool } from '../worker/worker-pool.js';
 import { StateLock } from './state-lock.js';
 import { submitPlan } from './submit.js';
 
@@ -26,8 +27,12 @@ export function statePaths(options: { stateDir?: string; db?: string; store?: st
   return {
     stateDir,
     db: options.db ?? process.env.ORRERY_DB ?? path.join(stateDir, 'orrery.db'),
-    files: path.resolve(options.store ?? process.env.ORRERY_STORE ?? path.join(stateDir, 'files')),
+    files: resolveUnlessUrl(options.store ?? process.env.ORRERY_STORE ?? path.join(stateDir, 'files')),
   };
+}
+
+function resolveUnlessUrl(location: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : path.resolve(location);
 }
 
 export interface EmbeddedRunOptions {
@@ -73,11 +78,12 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
     options.onJob?.(job, resumed, store);
 
     const leaseMs = options.leaseMs ?? 30_000;
-    const pool = new LocalPool({
+    const pool = new WorkerPool({
       store,
       worker: EMBEDDED_WORKER,
       jobId: job.id,
       leaseMs,
+      dispatch: new PollDispatch(1000),
       capacity: {
         cpu: options.capacity?.cpu ?? os.availableParallelism(),
         memory: options.capacity?.memory ?? Math.floor(os.totalmem() * 0.9),

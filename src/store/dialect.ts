@@ -21,6 +21,11 @@ export interface Dialect {
   insertId<T extends keyof Database>(query: InsertQueryBuilder<Database, T, InsertResult>): Promise<number>;
   /** Adds an auto-generated integer primary key `id`. */
   idColumn<T extends string>(table: CreateTableBuilder<T, never>): CreateTableBuilder<T, 'id'>;
+  /**
+   * Tells listening workers, when the transaction commits, that tasks were queued
+   * (PostgreSQL NOTIFY; a no-op where workers poll instead).
+   */
+  notifyQueued(trx: Kysely<Database>): Promise<void>;
   /** Table options every table gets (character set and case-sensitive collation on MySQL). */
   tableOptions<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C>;
 }

@@ -15,6 +15,8 @@ export interface Database {
   products: ProductTable;
   product_versions: ProductVersionTable;
   cache_entries: CacheEntryTable;
+  workers: WorkerTable;
+  pool_controls: PoolControlTable;
 }
 
 export interface JobTable {
@@ -58,6 +60,8 @@ export interface TaskTable {
   max_attempts: number;
   cpu: number;
   memory: number;
+  /** The pool whose workers may run it: its type's pool, or 'default'. */
+  pool: string;
   /** Earliest time a queued task may be claimed (retry backoff). */
   not_before: number;
   lease_token: string | null;
@@ -135,4 +139,28 @@ export interface CacheEntryTable {
   outputs: string;
   result: string | null;
   created_at: number;
+}
+
+/** A worker process of distributed mode, as it last reported itself. */
+export interface WorkerTable {
+  id: string;
+  host: string;
+  pid: number;
+  /** Pool it serves; null = every pool. */
+  pool: string | null;
+  /** JSON list of task types it runs; null = every type. */
+  types: string | null;
+  concurrency: number;
+  /** active | draining | stopped | lost */
+  state: string;
+  started_at: number;
+  last_heartbeat: number;
+  stopped_at: number | null;
+}
+
+/** `orrery drain` / `orrery resume`: whether a pool's workers may claim. '*' = every pool. */
+export interface PoolControlTable {
+  pool: string;
+  paused: number;
+  updated_at: number;
 }

@@ -15,6 +15,7 @@ import { failTask } from './sql/fail.js';
 import { renewLeases, requeueLost } from './sql/leases.js';
 import { StoreReader } from './sql/read.js';
 import { chunks, toTaskRecord } from './sql/rows.js';
+import { isPoolPaused, listWorkers, markSilentWorkersLost, registerWorker, setPoolPaused, stopWorker, touchWorker } from './sql/workers.js';
 import { insertJob } from './sql/submit.js';
 import type {
   CacheEntry,
@@ -29,6 +30,8 @@ import type {
   SubmitOptions,
   Success,
   TaskTarget,
+  WorkerInfo,
+  WorkerRecord,
 } from './store.js';
 
 export class SqlStore extends StoreReader implements Store {
@@ -48,7 +51,11 @@ export class SqlStore extends StoreReader implements Store {
   }
 
   async submitJob(plan: Parameters<Store['submitJob']>[0], options: SubmitOptions): Promise<JobRecord> {
-    const jobId = await this.write((trx) => insertJob(trx, this.dialect, plan, options, this.now()));
+    const jobId = await this.write(async (trx) => {
+      const id = await insertJob(trx, this.dialect, plan, options, this.now());
+      await this.dialect.notifyQueued(trx);
+      return id;
+    });
     return this.getJob(jobId);
   }
 
@@ -99,6 +106,7 @@ export class SqlStore extends StoreReader implements Store {
       if (!done) return false;
       await recordOutputs(trx, this.dialect, claim.job.id, null, entry.outputs, now);
       await releaseDependents(trx, claim.task.id, now);
+      await this.dialect.notifyQueued(trx);
       return true;
     });
   }
@@ -133,6 +141,7 @@ export class SqlStore extends StoreReader implements Store {
       await recordOutputs(trx, this.dialect, claim.job.id, attemptId, success.outputs, now);
       await rememberCacheEntry(trx, { cacheKey: success.cacheKey, taskId: claim.task.id, outputs: success.outputs, result }, now);
       await releaseDependents(trx, claim.task.id, now);
+      await this.dialect.notifyQueued(trx);
       return true;
     });
   }
@@ -149,6 +158,7 @@ export class SqlStore extends StoreReader implements Store {
           now,
         );
       }
+      if (outcome === 'retrying') await this.dialect.notifyQueued(trx);
       return outcome;
     });
   }
@@ -158,7 +168,56 @@ export class SqlStore extends StoreReader implements Store {
   }
 
   requeueLost(where: Parameters<Store['requeueLost']>[0], reason: string): Promise<LostAttempt[]> {
-    return this.write((trx) => requeueLost(trx, where, reason, this.now()));
+    return this.write(async (trx) => {
+      const lost = await requeueLost(trx, where, reason, this.now());
+      if (lost.length > 0) await this.dialect.notifyQueued(trx);
+      return lost;
+    });
+  }
+
+  registerWorker(worker: WorkerInfo): Promise<void> {
+    return this.write((trx) => registerWorker(trx, worker, this.now()));
+  }
+
+  async touchWorker(id: string, state: 'active' | 'draining', pool: string | null): Promise<{ paused: boolean }> {
+    await this.write((trx) => touchWorker(trx, id, state, this.now()));
+    return { paused: await isPoolPaused(this.db, pool) };
+  }
+
+  stopWorker(id: string, state: 'stopped' | 'lost'): Promise<void> {
+    return this.write((trx) => stopWorker(trx, id, state, this.now()));
+  }
+
+  markSilentWorkersLost(before: number): Promise<void> {
+    return this.write((trx) => markSilentWorkersLost(trx, before, this.now()));
+  }
+
+  listRegisteredWorkers(): Promise<WorkerRecord[]> {
+    return listWorkers(this.db);
+  }
+
+  setPoolPaused(pool: string, paused: boolean): Promise<void> {
+    return this.write(async (trx) => {
+      await setPoolPaused(trx, pool, paused, this.now());
+      if (!paused) await this.dialect.notifyQueued(trx);
+    });
+  }
+
+  async runningJobIds(): Promise<number[]> {
+    const rows = await this.db.selectFrom('jobs').select('id').where('state', '=', 'running').execute();
+    return rows.map((r) => Number(r.id));
+  }
+
+  async nextClaimable(filter: { jobId?: number; pool?: string; types?: string[] }): Promise<number | null> {
+    let query = this.db
+      .selectFrom('tasks')
+      .select((eb) => eb.fn.min('not_before').as('at'))
+      .where('state', '=', 'queued');
+    if (filter.jobId !== undefined) query = query.where('job_id', '=', filter.jobId);
+    if (filter.pool !== undefined) query = query.where('pool', '=', filter.pool);
+    if (filter.types !== undefined) query = query.where('type', 'in', filter.types.length > 0 ? filter.types : ['']);
+    const row = await query.executeTakeFirst();
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 
   cancel(target: TaskTarget): Promise<number> {
@@ -166,21 +225,19 @@ export class SqlStore extends StoreReader implements Store {
   }
 
   retry(target: TaskTarget): Promise<number> {
-    return this.write((trx) => retryTasks(trx, target, this.now()));
+    return this.write(async (trx) => {
+      const count = await retryTasks(trx, target, this.now());
+      await this.dialect.notifyQueued(trx);
+      return count;
+    });
   }
 
   settleJob(jobId: number): Promise<JobState> {
     return this.write((trx) => settleJob(trx, jobId, this.now()));
   }
 
-  async nextClaimableAt(jobId: number): Promise<number | null> {
-    const row = await this.db
-      .selectFrom('tasks')
-      .select((eb) => eb.fn.min('not_before').as('at'))
-      .where('job_id', '=', jobId)
-      .where('state', '=', 'queued')
-      .executeTakeFirst();
-    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+  nextClaimableAt(jobId: number): Promise<number | null> {
+    return this.nextClaimable({ jobId });
   }
 
   async countTasks(jobId: number): Promise<Record<TaskState, number>> {

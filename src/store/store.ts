@@ -128,6 +128,9 @@ export interface ClaimRequest {
   limit: number;
   leaseMs: number;
   jobId?: number;
+  /** Only tasks of this pool (default: every pool) and of these types (default: every type). */
+  pool?: string;
+  types?: string[];
   /** Decides, oldest first, whether the worker takes a task needing these resources. */
   accept: (candidate: { id: number; cpu: number; memory: number }) => boolean;
 }
@@ -251,6 +254,19 @@ export interface Store {
    */
   requeueLost(where: { worker?: string; expiredBefore?: number; taskId?: number; leaseToken?: string }, reason: string): Promise<LostAttempt[]>;
 
+  registerWorker(worker: WorkerInfo): Promise<void>;
+  /** Records a worker's heartbeat; returns whether its pool is paused (`orrery drain`). */
+  touchWorker(id: string, state: 'active' | 'draining', pool: string | null): Promise<{ paused: boolean }>;
+  stopWorker(id: string, state: 'stopped' | 'lost'): Promise<void>;
+  markSilentWorkersLost(before: number): Promise<void>;
+  listRegisteredWorkers(): Promise<WorkerRecord[]>;
+  /** Pauses or resumes claiming in a pool ('*' = every pool). */
+  setPoolPaused(pool: string, paused: boolean): Promise<void>;
+  /** Jobs still running, for the server's settling pass. */
+  runningJobIds(): Promise<number[]>;
+  /** Earliest time a queued task matching the filter becomes claimable (backoff), if any. */
+  nextClaimable(filter: { jobId?: number; pool?: string; types?: string[] }): Promise<number | null>;
+
   cancel(target: TaskTarget): Promise<number>;
   retry(target: TaskTarget): Promise<number>;
   /** Marks the job finished when no task can still run; returns its state. */
@@ -286,6 +302,23 @@ export interface Store {
   activity(): Promise<Activity>;
   /** Tasks per state over all jobs, and attempts per state (for /metrics). */
   totals(): Promise<{ tasks: Record<TaskState, number>; attempts: Record<string, number> }>;
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  pool: string | null;
+  types: string[] | null;
+  concurrency: number;
+}
+
+export interface WorkerRecord extends WorkerInfo {
+  state: 'active' | 'draining' | 'stopped' | 'lost';
+  startedAt: number;
+  lastHeartbeat: number;
+  stoppedAt: number | null;
+  tasks: Array<{ id: number; name: string; jobId: number }>;
 }
 
 export interface SubmitOptions {

@@ -41,7 +41,13 @@ export class AttemptLog {
     if (this.buffer.length === 0) return;
     const lines = this.buffer;
     this.buffer = [];
-    await this.store.appendLogs(lines);
+    try {
+      await this.store.appendLogs(lines);
+    } catch (error) {
+      // keep them for the next flush (the database may be restarting)
+      this.buffer = lines.concat(this.buffer);
+      throw error;
+    }
   }
 
   /** The end of stderr (or of stdout when stderr is empty), for the attempt's error text. */

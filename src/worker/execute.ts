@@ -8,8 +8,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheKey } from '../core/hashing.js';
 import type { FileRepository } from '../files/repository.js';
+import { isConnectionError } from '../store/outage.js';
 import type { ClaimedTask, FileVersion, Store, Usage } from '../store/store.js';
 import { AttemptLog } from './attempt-log.js';
+import { retryThroughOutage } from './outage.js';
 import { processStartTime } from './process-usage.js';
 import { collectOutputs, prepareScratch, readResult, TaskProtocolError } from './protocol.js';
 import type { RunOutcome, Runner } from './runner.js';
@@ -60,8 +62,8 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
     if (outcome.aborted) return { outcome: 'fenced' };
     if (outcome.exitCode !== 0) {
       const error = describeFailure(outcome, claim, log.tail());
-      await log.flush();
-      return report(await ctx.store.fail(claim, attempt.id, { error, exitCode: outcome.exitCode, signal: outcome.signal, usage, retryable: true }), error);
+      await retryThroughOutage(() => log.flush());
+      return report(await retryThroughOutage(() => ctx.store.fail(claim, attempt.id, { error, exitCode: outcome.exitCode, signal: outcome.signal, usage, retryable: true })), error);
     }
     const found = await collectOutputs(claim, scratch);
     const result = await readResult(prepared.resultFile);
@@ -76,14 +78,19 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
       const isLink = (await fs.lstat(file)).isSymbolicLink();
       outputs[product] = isLink ? await ctx.files.putCopy(file) : await ctx.files.putMove(file);
     }
-    await log.flush();
-    const done = await ctx.store.succeed(claim, attempt.id, { cacheKey: key, outputs, result, exitCode: 0, usage });
+    await retryThroughOutage(() => log.flush());
+    const done = await retryThroughOutage(() => ctx.store.succeed(claim, attempt.id, { cacheKey: key, outputs, result, exitCode: 0, usage }));
     return done ? { outcome: 'succeeded', wallMs: outcome.wallMs } : { outcome: 'fenced' };
   } catch (error) {
-    if (!(error instanceof TaskProtocolError)) throw error;
-    log.add('orrery', error.message);
+    // the database is unreachable: nothing can be recorded now; the lease expires and the
+    // task is re-queued as lost
+    if (isConnectionError(error)) throw error;
+    // the code broke the protocol, or staging/storing files failed (disk full, a missing or
+    // corrupt object): a failed attempt, so retries apply and a persistent problem ends
+    const message = error instanceof TaskProtocolError ? error.message : `orrery could not run the task: ${(error as Error).message}`;
+    log.add('orrery', message);
     await log.flush();
-    return report(await ctx.store.fail(claim, attempt.id, { error: error.message, exitCode: 0, signal: null, usage: null, retryable: true }), error.message);
+    return report(await ctx.store.fail(claim, attempt.id, { error: message, exitCode: null, signal: null, usage: null, retryable: true }), message);
   } finally {
     clearInterval(flusher);
     await log.flush().catch(() => {});

@@ -1,11 +1,16 @@
 /**
- * The embedded worker pool: runs a job's tasks as local subprocesses within this
- * machine's cores and memory, claiming from the task database like any worker would.
+ * A worker pool: claims tasks from the task database and runs them as local
+ * subprocesses within a budget of cores and memory. The same loop serves `orrery run`
+ * (one job, until it ends) and `orrery worker` (any job of its pool, until stopped,
+ * drained or idle for long enough).
+ *
  * Each task reserves its type's cpu and memory; a task asking for more cores than the
- * machine has runs alone on all of them (as Snakemake does), a task asking for more
- * memory than the machine has fails at once with a clear error.
+ * pool has runs alone on all of them (as Snakemake does), a task asking for more memory
+ * than the pool has fails at once with a clear error.
  */
+import { isConnectionError, OutageReporter } from '../store/outage.js';
 import type { ClaimedTask, Store } from '../store/store.js';
+import type { Dispatch } from '../dispatch/dispatch.js';
 import { type ExecuteContext, type ExecuteResult, executeTask } from './execute.js';
 
 export interface Capacity {
@@ -15,58 +20,95 @@ export interface Capacity {
 
 export type PoolEvent =
   | { kind: 'started'; task: ClaimedTask['task']; attempt: number }
-  | { kind: 'finished'; task: ClaimedTask['task']; result: ExecuteResult };
+  | { kind: 'finished'; task: ClaimedTask['task']; result: ExecuteResult }
+  | { kind: 'database'; message: string };
 
 export interface PoolOptions {
   store: Store;
   worker: string;
-  jobId: number;
   capacity: Capacity;
+  /** At most this many tasks at once (besides cpu and memory). */
+  concurrency?: number;
   leaseMs: number;
+  /** Embedded mode: only this job, and stop when it has ended. */
+  jobId?: number;
+  pool?: string;
+  types?: string[];
+  dispatch: Dispatch;
+  /** Longest idle wait before looking again (backoff timers, missed wake-ups). */
+  idlePollMs?: number;
+  /** Stop after this long with nothing running and nothing to claim. */
+  exitWhenIdleMs?: number;
+  /** Reported with each heartbeat; the answer says whether the pool is paused. */
+  registration?: { pool: string | null };
   context: Omit<ExecuteContext, 'store' | 'impossible' | 'onStart'>;
   onEvent(event: PoolEvent): void;
-  /** Called when a task fails for good; returning true stops the job (fail-fast). */
+  /** Called when a task fails for good. */
   onFailed?(task: ClaimedTask['task']): Promise<void>;
 }
 
 interface Running {
   claim: ClaimedTask;
-  cpu: number;
-  memory: number;
   abort: AbortController;
   done: Promise<void>;
 }
 
-export class LocalPool {
+export type PoolEnd = 'succeeded' | 'failed' | 'cancelled' | 'stopped' | 'idle';
+
+export class WorkerPool {
   private readonly running = new Map<number, Running>();
   private freeCpu: number;
   private freeMemory: number;
   private wake: (() => void) | null = null;
   /** Set when a task ended since the last claim, so an idle wait returns at once. */
   private signalled = false;
-  private stopped = false;
+  private stopping = false;
+  private draining = false;
+  private readonly outage: OutageReporter;
 
   constructor(private readonly options: PoolOptions) {
     this.freeCpu = options.capacity.cpu;
     this.freeMemory = options.capacity.memory;
+    this.outage = new OutageReporter((message) => options.onEvent({ kind: 'database', message }));
   }
 
-  /** Runs until no task of the job can still run (or `stop()`); returns the job's state. */
-  async run(): Promise<string> {
+  /** Runs until the job ends (embedded), or until stopped, drained or idle (worker). */
+  async run(): Promise<PoolEnd> {
     const heartbeat = setInterval(() => void this.heartbeat(), Math.min(1000, this.options.leaseMs / 3));
+    let idleSince = Date.now();
+    let backoff = 100;
     try {
       for (;;) {
-        if (this.stopped) break;
-        this.signalled = false;
-        const claimed = await this.claim();
-        if (claimed > 0) continue;
-        if (this.running.size === 0) {
-          const state = await this.options.store.settleJob(this.options.jobId);
-          if (state !== 'running') return state;
+        if (this.stopping) break;
+        if (this.draining) {
+          if (this.running.size === 0) break;
+          await this.sleep(1000);
+          continue;
         }
-        await this.sleep(await this.idleDelay());
+        this.signalled = false;
+        try {
+          const claimed = await this.claim();
+          this.reachable();
+          backoff = 100;
+          if (claimed > 0 || this.running.size > 0) idleSince = Date.now();
+          if (claimed > 0) continue;
+          if (this.running.size === 0) {
+            if (this.options.jobId !== undefined) {
+              const state = await this.options.store.settleJob(this.options.jobId);
+              if (state !== 'running') return state;
+            } else if (this.options.exitWhenIdleMs !== undefined && Date.now() - idleSince >= this.options.exitWhenIdleMs) {
+              return 'idle';
+            }
+          }
+          await this.sleep(await this.idleDelay());
+        } catch (error) {
+          if (!isConnectionError(error)) throw error;
+          this.unreachable(error as Error);
+          await this.sleep(backoff);
+          backoff = Math.min(backoff * 2, 5000);
+        }
       }
-      return 'running';
+      return 'stopped';
     } finally {
       clearInterval(heartbeat);
     }
@@ -74,12 +116,30 @@ export class LocalPool {
 
   /** Kills every running task and waits for them to end; their leases are left to the caller. */
   async stop(): Promise<number[]> {
-    this.stopped = true;
+    this.stopping = true;
     const ids = [...this.running.keys()];
     for (const entry of this.running.values()) entry.abort.abort();
     this.wake?.();
     await Promise.all([...this.running.values()].map((r) => r.done));
     return ids;
+  }
+
+  /**
+   * Stops claiming and lets running tasks finish within `graceMs`; tasks still running
+   * then are stopped and handed back to the queue at once (not counted as failures).
+   */
+  async drain(graceMs: number, reason: string): Promise<void> {
+    this.draining = true;
+    this.wake?.();
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    if (!timedOut) return;
+    const left = [...this.running.values()];
+    for (const entry of left) entry.abort.abort();
+    await all;
+    for (const entry of left) {
+      await this.options.store.requeueLost({ taskId: entry.claim.task.id, leaseToken: entry.claim.leaseToken }, reason);
+    }
   }
 
   /** Stops the given tasks' processes (cancelled, or lease lost). */
@@ -93,14 +153,18 @@ export class LocalPool {
 
   private async claim(): Promise<number> {
     const { capacity } = this.options;
+    const slots = (this.options.concurrency ?? Number.POSITIVE_INFINITY) - this.running.size;
+    if (slots <= 0) return 0;
     const reserved = new Map<number, { cpu: number; memory: number }>();
     let freeCpu = this.freeCpu;
     let freeMemory = this.freeMemory;
     const claims = await this.options.store.claim({
       worker: this.options.worker,
       jobId: this.options.jobId,
+      pool: this.options.pool,
+      types: this.options.types,
       leaseMs: this.options.leaseMs,
-      limit: Math.max(1, Math.ceil(freeCpu)),
+      limit: Math.max(1, Math.min(slots, Math.ceil(freeCpu))),
       accept: ({ id, cpu, memory }) => {
         if (memory > capacity.memory) {
           reserved.set(id, { cpu: 0, memory: 0 });
@@ -124,19 +188,31 @@ export class LocalPool {
     this.freeMemory -= reservation.memory;
     const impossible =
       claim.task.memory > capacity.memory
-        ? `task type ${claim.type.name} needs ${formatBytes(claim.task.memory)} of memory but this machine's pool has ${formatBytes(capacity.memory)}; lower its \`memory\` or run it on a bigger machine`
+        ? `task type ${claim.type.name} needs ${formatBytes(claim.task.memory)} of memory but this worker pool has ${formatBytes(capacity.memory)}; lower its \`memory\` or run it on a bigger machine`
         : undefined;
     const abort = new AbortController();
-    const entry: Running = { claim, ...reservation, abort, done: Promise.resolve() };
-    entry.done = executeTask(claim, { ...this.options.context, store: this.options.store, impossible, onStart: (c, attempt) => this.options.onEvent({ kind: 'started', task: c.task, attempt }) }, abort.signal)
+    const entry: Running = { claim, abort, done: Promise.resolve() };
+    const context: ExecuteContext = {
+      ...this.options.context,
+      store: this.options.store,
+      impossible,
+      onStart: (c, attempt) => this.options.onEvent({ kind: 'started', task: c.task, attempt }),
+    };
+    entry.done = executeTask(claim, context, abort.signal)
       .then(async (result) => {
         this.options.onEvent({ kind: 'finished', task: claim.task, result });
         if (result.outcome === 'failed') await this.options.onFailed?.(claim.task);
       })
-      .catch((error: Error) => {
-        // an unexpected error (disk full, database gone): keep the pool's books right and
-        // surface it; the task's lease expires and it is re-queued as lost
-        this.options.onEvent({ kind: 'finished', task: claim.task, result: { outcome: 'failed', error: `orrery: ${error.message}` } });
+      .catch(async (error: Error) => {
+        // the disk, the file repository or the database failed us: record a failed attempt
+        // (retries apply); if even that cannot be written, the lease expires and the task is
+        // re-queued as lost. Nothing is lost either way.
+        const message = `orrery could not run the task: ${error.message}`;
+        const outcome = await this.options.store
+          .fail(claim, null, { error: message, exitCode: null, signal: null, usage: null, retryable: true })
+          .catch(() => 'fenced' as const);
+        const result: ExecuteResult = outcome === 'fenced' ? { outcome } : { outcome, error: message };
+        this.options.onEvent({ kind: 'finished', task: claim.task, result });
       })
       .finally(() => {
         this.running.delete(claim.task.id);
@@ -150,35 +226,47 @@ export class LocalPool {
 
   private async heartbeat(): Promise<void> {
     const held = [...this.running.values()].map((r) => ({ taskId: r.claim.task.id, leaseToken: r.claim.leaseToken }));
-    if (held.length === 0) return;
     try {
-      const revoked = await this.options.store.heartbeat(this.options.worker, held, this.options.leaseMs);
-      this.abort(revoked);
-    } catch {
-      // a busy database: the next heartbeat tries again, well within the lease
+      if (this.options.registration) {
+        await this.options.store.touchWorker(this.options.worker, this.draining ? 'draining' : 'active', this.options.registration.pool);
+      }
+      if (held.length > 0) this.abort(await this.options.store.heartbeat(this.options.worker, held, this.options.leaseMs));
+      this.reachable();
+    } catch (error) {
+      // the next heartbeat tries again, well within the lease
+      if (isConnectionError(error)) this.unreachable(error as Error);
     }
   }
 
-  /** How long to wait when nothing could be claimed: until a running task ends, or a backoff passes. */
+  /** How long to wait when nothing could be claimed: until a task ends, work is queued, or a backoff passes. */
   private async idleDelay(): Promise<number> {
-    const next = await this.options.store.nextClaimableAt(this.options.jobId);
-    if (next === null) return 1000;
-    return Math.max(5, Math.min(1000, next - Date.now()));
+    const poll = this.options.idlePollMs ?? 1000;
+    const next = await this.options.store.nextClaimable({ jobId: this.options.jobId, pool: this.options.pool, types: this.options.types });
+    if (next === null) return poll;
+    return Math.max(5, Math.min(poll, next - Date.now()));
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.signalled || this.stopped) return Promise.resolve();
+    if (this.signalled || this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
+      let finished = false;
+      const done = () => {
+        if (finished) return;
+        finished = true;
         this.wake = null;
-        done();
+        resolve();
       };
+      this.wake = done;
+      void this.options.dispatch.wait(ms).then(done);
     });
+  }
+
+  private reachable(): void {
+    this.outage.succeeded();
+  }
+
+  private unreachable(error: Error): void {
+    this.outage.failed(error);
   }
 }
 

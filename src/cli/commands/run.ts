@@ -5,11 +5,10 @@ import type { TaskState } from '../../core/types.js';
 import { runEmbedded } from '../../engine/embedded.js';
 import { LocalRepository } from '../../files/local-repository.js';
 import { loadJob } from '../../spec/load.js';
-import { InvalidInputError } from '../../core/errors.js';
-import { parseMemory } from '../../spec/units.js';
 import type { Store } from '../../store/store.js';
 import { type GlobalOptions, pathsOf, printJson, withStore } from '../context.js';
 import { countsLine, seconds } from '../format.js';
+import { memoryFlag } from '../flags.js';
 import { createProgress, type Progress } from '../progress.js';
 import { parseInputFlags } from './validate.js';
 
@@ -110,8 +109,3 @@ function indent(text: string): string {
     .join('\n');
 }
 
-function memoryFlag(value: string): number {
-  const parsed = parseMemory(value);
-  if (typeof parsed === 'string') throw new InvalidInputError('', '--memory', parsed);
-  return parsed;
-}

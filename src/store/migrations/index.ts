@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as initial from './0001-initial.js';
 import * as dashboardIndexes from './0002-dashboard-indexes.js';
+import * as workers from './0003-workers.js';
 
 export interface Migration {
   version: number;
@@ -13,6 +14,7 @@ export interface Migration {
 export const migrations: Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
   { version: 2, name: 'dashboard-indexes', up: dashboardIndexes.up },
+  { version: 3, name: 'workers', up: workers.up },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

@@ -22,6 +22,7 @@ export const mysqlDialect: Dialect = {
   writeTransaction: (db, fn) => retryTransient(() => db.transaction().execute(fn), isTransient),
   insertId: async (query) => Number((await query.executeTakeFirstOrThrow()).insertId),
   idColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
+  notifyQueued: async () => {},
   tableOptions: (table) => table.modifyEnd(sql`CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`),
 };
 

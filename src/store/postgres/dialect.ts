@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
 import { type Dialect, retryTransient } from '../dialect.js';
 
+/** The channel workers LISTEN on to hear that tasks were queued. */
+export const QUEUED_CHANNEL = 'orrery_queued';
+
 /** Any fixed number: the advisory lock every migrating Orrery process takes. */
 const MIGRATION_LOCK = 7_310_492_001;
 
@@ -24,6 +27,9 @@ export const postgresDialect: Dialect = {
   writeTransaction: (db, fn) => retryTransient(() => db.transaction().execute(fn), isTransient),
   insertId: async (query) => Number(((await query.returning('id' as never).executeTakeFirstOrThrow()) as unknown as { id: number }).id),
   idColumn: (table) => table.addColumn('id', 'serial', (c) => c.primaryKey()),
+  notifyQueued: async (trx) => {
+    await sql`SELECT pg_notify(${QUEUED_CHANNEL}, '')`.execute(trx);
+  },
   tableOptions: (table) => table,
 };
 

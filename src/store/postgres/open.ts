@@ -6,8 +6,17 @@ import type { Database } from '../schema.js';
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
 
 export function openPostgres(url: string, poolSize = 10): Kysely<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
-  // an idle connection dropped by a database restart must not crash the process; the pool replaces it
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 10_000,
+    // a client frozen or cut off inside a transaction must not hold its row locks for ever:
+    // our transactions are a few statements with nothing slow between them
+    idle_in_transaction_session_timeout: 10_000,
+  });
+  // a connection dropped by a database restart must not crash the process: the query in
+  // flight fails (and is retried by the caller), the pool replaces the connection
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -22,6 +22,9 @@ export interface ClaimOptions {
   limit: number;
   leaseMs: number;
   jobId?: number;
+  /** Only tasks of this pool / of these types. */
+  pool?: string;
+  types?: string[];
   /** Decides, in order, whether the worker takes a candidate (and reserves for it). */
   accept: (candidate: ClaimCandidate) => boolean;
 }
@@ -40,6 +43,19 @@ export async function claimTasks(
     .orderBy('id')
     .limit(Math.max(options.limit * 4, 16));
   if (options.jobId !== undefined) query = query.where('job_id', '=', options.jobId);
+  if (options.pool !== undefined) query = query.where('pool', '=', options.pool);
+  if (options.types !== undefined) query = query.where('type', 'in', options.types.length > 0 ? options.types : ['']);
+  // `orrery drain`: nothing is claimed from a paused pool (or from any pool while '*' is paused)
+  query = query.where(({ not, exists, selectFrom }) =>
+    not(
+      exists(
+        selectFrom('pool_controls as pc')
+          .select('pc.pool')
+          .where('pc.paused', '=', 1)
+          .where(({ eb, or, ref }) => or([eb('pc.pool', '=', ref('tasks.pool')), eb('pc.pool', '=', '*')])),
+      ),
+    ),
+  );
   if (dialect.supportsSkipLocked) query = query.forUpdate().skipLocked();
   const candidates = await query.execute();
 

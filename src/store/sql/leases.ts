@@ -15,12 +15,17 @@ export async function renewLeases(
   now: number,
 ): Promise<number[]> {
   if (held.length === 0) return [];
-  await trx
-    .updateTable('tasks')
-    .set({ lease_expires_at: now + leaseMs })
-    .where('worker', '=', worker)
-    .where('state', '=', 'running')
-    .execute();
+  // renew exactly the leases the worker holds: same task, same token, still running
+  for (const group of groupByToken(held)) {
+    await trx
+      .updateTable('tasks')
+      .set({ lease_expires_at: now + leaseMs })
+      .where('id', 'in', group.ids)
+      .where('lease_token', '=', group.token)
+      .where('worker', '=', worker)
+      .where('state', '=', 'running')
+      .execute();
+  }
   const rows = await trx
     .selectFrom('tasks')
     .select(['id', 'state', 'lease_token'])
@@ -37,6 +42,12 @@ export async function renewLeases(
       return !row || row.state !== 'running' || row.lease_token !== h.leaseToken;
     })
     .map((h) => h.taskId);
+}
+
+function groupByToken(held: Array<{ taskId: number; leaseToken: string }>): Array<{ token: string; ids: number[] }> {
+  const groups = new Map<string, number[]>();
+  for (const h of held) groups.set(h.leaseToken, [...(groups.get(h.leaseToken) ?? []), h.taskId]);
+  return [...groups].map(([token, ids]) => ({ token, ids }));
 }
 
 export async function requeueLost(

@@ -4,7 +4,9 @@ import { NotFoundError } from '../../core/errors.js';
 import { emptyCounts } from '../../core/states.js';
 import type { TaskState } from '../../core/types.js';
 import type { Database } from '../schema.js';
-import type { AttemptRecord, JobRecord, LogLine, ProductRecord, TaskFilter, TaskRecord } from '../store.js';
+import type { AttemptRecord, JobRecord, LogLine, LogQuery, ProductRecord, TaskFilter, TaskRecord } from '../store.js';
+import * as overview from './overview.js';
+import { whereTaskFilter } from './overview.js';
 import { toAttemptRecord, toJobRecord, toTaskRecord } from './rows.js';
 
 export class StoreReader {
@@ -41,9 +43,7 @@ export class StoreReader {
   }
 
   async listTasks(jobId: number, filter: TaskFilter = {}): Promise<TaskRecord[]> {
-    let query = this.db.selectFrom('tasks').selectAll().where('job_id', '=', jobId).orderBy('id');
-    if (filter.state) query = query.where('state', '=', filter.state);
-    if (filter.type) query = query.where('type', '=', filter.type);
+    let query = whereTaskFilter(this.db.selectFrom('tasks').selectAll().where('job_id', '=', jobId), filter).orderBy('id');
     if (filter.limit !== undefined) query = query.limit(filter.limit).offset(filter.offset ?? 0);
     return (await query.execute()).map(toTaskRecord);
   }
@@ -120,5 +120,40 @@ export class StoreReader {
       versions: Number(r.versions),
       createdAt: Number(r.created_at),
     }));
+  }
+
+  // the dashboard and the HTTP API: queries in ./overview.ts
+  countMatchingTasks(jobId: number, filter: TaskFilter = {}) {
+    return overview.countMatchingTasks(this.db, jobId, filter);
+  }
+  taskGroups(jobId: number) {
+    return overview.taskGroups(this.db, jobId);
+  }
+  groupEdges(jobId: number) {
+    return overview.groupEdges(this.db, jobId);
+  }
+  linkedTasks(taskId: number, limit: number) {
+    return overview.linkedTasks(this.db, taskId, limit);
+  }
+  edgesOf(taskIds: number[]) {
+    return overview.edgesOf(this.db, taskIds);
+  }
+  jobAttempts(jobId: number, limit: number) {
+    return overview.jobAttempts(this.db, jobId, limit);
+  }
+  listWorkers() {
+    return overview.listWorkers(this.db);
+  }
+  readLogPage(attemptId: number, query: LogQuery) {
+    return overview.readLogPage(this.db, attemptId, query);
+  }
+  productDetails(jobId: number, paths?: string[]) {
+    return overview.productDetails(this.db, jobId, paths);
+  }
+  activity() {
+    return overview.activity(this.db);
+  }
+  totals() {
+    return overview.totals(this.db);
   }
 }

@@ -68,6 +68,7 @@ export async function insertJob(trx: Kysely<Database>, dialect: Dialect, plan: P
             max_attempts: type.retries + 1,
             cpu: type.cpu,
             memory: type.memory,
+            pool: type.pool ?? 'default',
             not_before: 0,
             created_at: now,
             queued_at: pending[index] === 0 ? now : null,

@@ -25,6 +25,7 @@ export const sqliteDialect: Dialect = {
     }),
   insertId: async (query) => Number((await query.executeTakeFirstOrThrow()).insertId),
   idColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
+  notifyQueued: async () => {},
   tableOptions: (table) => table,
 };
 
