@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { JobState, PlannedJob, TaskState } from '../core/types.js';
-import { LocalRepository } from '../files/local-repository.js';
+import { openFileRepository } from '../files/open.js';
 import { openStore } from '../store/open.js';
 import type { JobRecord, Store } from '../store/store.js';
 import { processStartTime } from '../worker/process-usage.js';
@@ -69,9 +69,13 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
     lock.release();
     throw error;
   });
+  const files = await openFileRepository(options.paths.files).catch(async (error) => {
+    await store.close();
+    lock.release();
+    throw error;
+  });
   try {
     const requeued = await requeueOrphans(store);
-    const files = new LocalRepository(options.paths.files);
     const { job, resumed } = options.plan
       ? await submitPlan(store, files, options.plan, { failFast: options.failFast, sourceFile: options.sourceFile, resume: !options.noCache })
       : { job: await store.getJob(options.jobRef!), resumed: true };
@@ -125,6 +129,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
     return { job: await store.getJob(job.id), state, counts: await store.countTasks(job.id), interrupted, resumed, requeued: requeued.length };
   } finally {
     await store.close();
+    files.close?.();
     lock.release();
   }
 }

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { InfrastructureError } from '../core/errors.js';
 import type { FileVersion } from '../store/store.js';
 import type { FileRepository } from './repository.js';
@@ -53,6 +54,10 @@ export class LocalRepository implements FileRepository {
     }
     await fs.mkdir(path.dirname(dest), { recursive: true });
     await fs.symlink(this.objectPath(sha256), dest);
+  }
+
+  async open(sha256: string): Promise<Readable | null> {
+    return (await this.has(sha256)) ? createReadStream(this.objectPath(sha256)) : null;
   }
 
   async copyOut(sha256: string, dest: string): Promise<void> {

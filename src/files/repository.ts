@@ -3,6 +3,7 @@
  * version names its bytes by sha256, so a version is either wholly present or absent —
  * never half-written — and identical outputs are stored once.
  */
+import type { Readable } from 'node:stream';
 import type { FileVersion } from '../store/store.js';
 
 export interface FileRepository {
@@ -13,6 +14,8 @@ export interface FileRepository {
   has(sha256: string): Promise<boolean>;
   /** Makes the bytes available at `dest` for a task to read. */
   stage(sha256: string, dest: string): Promise<void>;
+  /** The bytes as a stream (for downloads and printing), or null when the repository lacks them. */
+  open(sha256: string): Promise<Readable | null>;
   /** Writes a plain copy of the bytes to `dest`. */
   copyOut(sha256: string, dest: string): Promise<void>;
   /** Releases connections (S3); a no-op for the local repository. */

@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -149,6 +149,19 @@ export class S3Repository implements FileRepository {
 
   async copyOut(sha256: string, dest: string): Promise<void> {
     await this.download(sha256, dest, 0o644);
+  }
+
+  /** The object's bytes as they come from S3 (not verified here: `stage` and `copyOut` verify). */
+  async open(sha256: string): Promise<Readable | null> {
+    await this.check();
+    const key = this.objectKey(sha256);
+    try {
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return got.Body as Readable;
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw s3Failure(error, this.place, `download ${key}`);
+    }
   }
 
   objectKey(sha256: string): string {

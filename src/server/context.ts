@@ -32,6 +32,19 @@ export function localProducts(root: string): ProductSource {
   };
 }
 
+/**
+ * Product bytes from any file repository that can open a version as a stream (the local one,
+ * S3): what `orrery server` passes for distributed mode.
+ */
+export function productsFrom(repository: { open(sha256: string): Promise<Readable | null> }): ProductSource {
+  return {
+    async open(sha256) {
+      const stream = await repository.open(sha256);
+      return stream ? (Readable.toWeb(stream) as ReadableStream<Uint8Array>) : null;
+    },
+  };
+}
+
 export interface ApiContext {
   store: Store;
   products: ProductSource;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TaskState } from '../../core/types.js';
 import { runEmbedded } from '../../engine/embedded.js';
-import { LocalRepository } from '../../files/local-repository.js';
+import { openFileRepository } from '../../files/open.js';
 import { loadJob } from '../../spec/load.js';
 import type { Store } from '../../store/store.js';
 import { type GlobalOptions, pathsOf, printJson, withStore } from '../context.js';
@@ -99,7 +99,15 @@ async function printReport(store: Store, filesDir: string, jobId: number, report
   if (!report) return;
   const product = (await store.listProducts(jobId)).find((p) => p.path === report);
   if (!product) return;
-  process.stdout.write(`\n${fs.readFileSync(new LocalRepository(filesDir).objectPath(product.sha256), 'utf8')}`);
+  const files = await openFileRepository(filesDir);
+  try {
+    const bytes = await files.open(product.sha256);
+    if (!bytes) return;
+    process.stdout.write('\n');
+    for await (const chunk of bytes) process.stdout.write(chunk as Buffer);
+  } finally {
+    files.close?.();
+  }
 }
 
 function indent(text: string): string {

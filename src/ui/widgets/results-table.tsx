@@ -1,6 +1,6 @@
 /**
  * The results table: Tabulator, with its virtual rendering (thousands of rows scroll
- * smoothly) and column sorting. Every cell uses the plaintext formatter, which escapes HTML.
+ * smoothly) and column sorting. Every cell is a text node: HTML in a result stays text.
  */
 import { type ColumnDefinition, FormatModule, FrozenColumnsModule, InteractionModule, ResizeColumnsModule, SortModule, Tabulator } from 'tabulator-tables';
 import { useEffect, useRef } from 'preact/hooks';
@@ -46,7 +46,12 @@ export function ResultsTable({ results }: { results: Results }) {
     const column = (field: string, title: string): ColumnDefinition => ({
       field,
       title,
-      formatter: 'plaintext',
+      // a text node, never HTML: science output stays text; long floats shortened for reading
+      formatter: (cell) => {
+        const span = document.createElement('span');
+        span.textContent = short(cell.getValue() as Json);
+        return span;
+      },
       sorter: (a, b) => sorter(a as Json, b as Json),
     });
     const columns: ColumnDefinition[] = [
