@@ -10,6 +10,7 @@ import { cancelCommand, retryCommand } from './commands/control.js';
 import { drainCommand, serverCommand, submitCommand, workerCommand, workersCommand } from './commands/distributed.js';
 import { exportCommand } from './commands/export.js';
 import { filesCommand, logsCommand, showCommand, statusCommand, tasksCommand } from './commands/inspect.js';
+import { resultsCommand } from './commands/results.js';
 import { runCommand } from './commands/run.js';
 import { uiCommand } from './commands/ui.js';
 import { validateCommand } from './commands/validate.js';
@@ -102,6 +103,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--open', 'open the dashboard in a browser')
     .option('--poll-ms <ms>', 'how often live updates look at the database', '500')
     .action(run(uiCommand));
+
+  withState(program.command('results').argument('<job>', 'job id or name'))
+    .description('one row per task with its params and results')
+    .option('--type <type>', 'only tasks of this type')
+    .option('--format <format>', 'table, csv or json', 'table')
+    .action(run(resultsCommand));
 
   // distributed mode: docs/distributed.md
   withState(program.command('server'))

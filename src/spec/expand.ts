@@ -1,5 +1,7 @@
 import type { JsonObject, JsonValue } from '../core/types.js';
-import type { Entry, LoopTemplate, TaskTemplate } from './entries.js';
+import type { ControlTemplate, Entry, LoopTemplate, TaskTemplate } from './entries.js';
+import { CONTROL_TYPE, type ControlSpec } from './control-spec.js';
+import { taskRefs } from './expressions.js';
 import type { Scope } from './expressions.js';
 import type { FieldPath } from './field-path.js';
 import { loopSize, loopValues } from './loops.js';
@@ -17,7 +19,7 @@ export interface Iteration {
 
 /** A task instance before names are made unique and `after` is resolved. */
 export interface ExpandedTask {
-  readonly template: TaskTemplate;
+  readonly template: TaskTemplate | ControlTemplate;
   readonly iteration: Iteration;
   readonly type: string;
   /** The explicit name with its loop suffix, or the automatic base (type + suffix). */
@@ -42,7 +44,7 @@ export interface ExpandEnv {
 export function countTasks(entries: readonly Entry[], scope: Scope, env: ExpandEnv): number {
   let total = 0;
   for (const entry of entries) {
-    if (entry.kind === 'task') {
+    if (entry.kind === 'task' || entry.kind === 'control') {
       total += 1;
       if (total > env.maxTasks) throw capError(['tasks'], total, env.maxTasks, 'the job has');
       continue;
@@ -73,9 +75,9 @@ function capError(path: FieldPath, count: number, cap: number, what: string): Fi
 /** Expands loops into task instances; problems are reported once per field and the task skipped. */
 export function expandEntries(entries: readonly Entry[], iteration: Iteration, env: ExpandEnv, out: ExpandedTask[]): ExpandedTask[] {
   for (const entry of entries) {
-    if (entry.kind === 'task') {
+    if (entry.kind === 'task' || entry.kind === 'control') {
       try {
-        out.push(instantiate(entry, iteration, env));
+        out.push(entry.kind === 'task' ? instantiate(entry, iteration, env) : instantiateControl(entry, iteration, env));
       } catch (error) {
         if (!(error instanceof FieldError)) throw error;
         env.problems.addFieldError(env.doc, error, describeIteration(iteration));
@@ -136,6 +138,37 @@ function instantiate(template: TaskTemplate, iteration: Iteration, env: ExpandEn
     inputs: products(template, 'inputs', scope),
     outputs: products(template, 'outputs', scope),
     after: template.after.map((entry) => entry.evaluate(scope)),
+  };
+}
+
+/**
+ * A control block becomes one task of the built-in control type; its params carry what the
+ * engine needs to plan the block's body when it runs. An `if` depends on the tasks whose
+ * results its condition reads (resolved like `after`).
+ */
+function instantiateControl(template: ControlTemplate, iteration: Iteration, env: ExpandEnv): ExpandedTask {
+  const spec: ControlSpec = {
+    control: template.control,
+    file: env.doc.file,
+    source: template.source,
+    block: template.raw,
+    vars: { ...iteration.loop },
+    suffixes: [...iteration.suffixes],
+    constants: (iteration.scope.constants ?? {}) as JsonObject,
+    step: null,
+  };
+  const after = template.after.map((entry) => entry.evaluate(iteration.scope));
+  if (template.control === 'if') after.push(...taskRefs(template.condition));
+  return {
+    template,
+    iteration,
+    type: CONTROL_TYPE,
+    name: `${template.name}${iteration.suffixes[0]}`,
+    explicit: true,
+    params: spec as unknown as JsonObject,
+    inputs: {},
+    outputs: {},
+    after,
   };
 }
 

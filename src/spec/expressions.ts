@@ -18,6 +18,8 @@ export interface ExpressionContext {
   /** Loop variables of the enclosing loops and their `_index` companions. */
   readonly names: ReadonlySet<string>;
   readonly constants: Readonly<Record<string, JsonValue>>;
+  /** Conditions of if/while/explore may read earlier tasks' results as `tasks.NAME.result`. */
+  readonly allowTasks?: boolean;
   /** Compile-time problems (syntax, unknown names) are reported here. */
   report(error: FieldError): void;
 }
@@ -30,6 +32,7 @@ const cache = new Map<string, Expression | Error>();
 /** Names expressions may not use as loop variables: expr-eval's own words. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'constants',
+  'tasks',
   'and',
   'or',
   'not',
@@ -77,9 +80,20 @@ function unknownName(variable: string, ctx: ExpressionContext): string | null {
     return `unknown constant "${root}.${member}"${didYouMean(`constants.${member}`, constantNames)}; declared constants: ${listForMessage(constantNames)} (declare it under constants: in the job or orrery.yaml)`;
   }
   if (ctx.names.has(root)) return null;
+  if (root === 'tasks' && ctx.allowTasks) return null;
   const known = [...ctx.names, ...constantNames];
   const hint = ctx.names.size === 0 ? ' (loop variables exist only inside their for: loop)' : '';
   return `unknown variable "${root}"${didYouMean(root, known)}; expected one of: ${listForMessage(known)}${hint}`;
+}
+
+/** Names of the tasks an expression reads results of: `tasks.search.result.snr` → search. */
+export function taskRefs(compiled: CompiledExpression): string[] {
+  const names = new Set<string>();
+  for (const variable of compiled.expression.variables({ withMembers: true })) {
+    const [root, name] = variable.split('.');
+    if (root === 'tasks' && name) names.add(name);
+  }
+  return [...names];
 }
 
 /** Evaluates a compiled expression; a result that is not a usable JSON value is a FieldError. */

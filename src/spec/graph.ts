@@ -14,10 +14,17 @@ export interface GraphInput {
   readonly names: readonly string[];
   /** Normalised product paths that come from outside (job inputs: and --input). */
   readonly external: ReadonlySet<string>;
+  /**
+   * Planning part of a running job (a control block's body, spawned tasks): products and
+   * `after` names not found here may belong to the job, and are left for the store to resolve.
+   */
+  readonly fragment?: boolean;
 }
 
 export interface Graph {
   readonly tasks: PlannedTask[];
+  /** Fragments only: per task, `after` entries that name no task of the fragment. */
+  readonly unresolvedAfter: string[][];
   readonly edges: Array<[number, number]>;
   /** Product path -> index of the task writing it. */
   readonly writers: ReadonlyMap<string, number>;
@@ -67,6 +74,7 @@ export function buildGraph(input: GraphInput): Graph {
   };
 
   const resolver = afterResolver(names);
+  const unresolvedAfter: string[][] = tasks.map(() => []);
   const planned: PlannedTask[] = tasks.map((task, i) => {
     for (const [key, product] of Object.entries(task.inputs)) {
       const writer = writers.get(product);
@@ -74,7 +82,7 @@ export function buildGraph(input: GraphInput): Graph {
         addEdge(writer, i);
         continue;
       }
-      if (writer === undefined && external.has(product)) continue;
+      if (writer === undefined && (external.has(product) || input.fragment)) continue;
       const field = [...task.template.path, 'inputs', key];
       if (writer === i) {
         problems.add(doc, field, `cycle: ${names[i]} -> ${names[i]}: the task reads "${product}", which it writes itself; expected an input written by another task`, {
@@ -93,6 +101,10 @@ export function buildGraph(input: GraphInput): Graph {
     const after: string[] = [];
     task.after.forEach((entry, k) => {
       const found = resolver.resolve(entry, task, i);
+      if (found.length === 0 && input.fragment) {
+        unresolvedAfter[i].push(entry);
+        return;
+      }
       if (found.length === 0) {
         const field = [...task.template.path, 'after', k];
         problems.add(doc, field, () => resolver.noMatch(entry), { once: `after\0${formatPath(field)}` });
@@ -116,7 +128,7 @@ export function buildGraph(input: GraphInput): Graph {
 
   const cycle = findCycle(tasks.length, edges);
   if (cycle) reportCycle(cycle, input, writers, resolver, problems);
-  return { tasks: planned, edges, writers };
+  return { tasks: planned, edges, writers, unresolvedAfter };
 }
 
 interface AfterResolver {

@@ -12,6 +12,7 @@ import { normalizeProductPath, normalizeWorkdir } from './product-paths.js';
 import { ConfigSchema, JobSchema } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { declareTypes, unknownTypeMessage } from './task-types.js';
+import { CONTROL_TYPE, controlTaskType } from './control-spec.js';
 
 export const DEFAULT_MAX_TASKS = 100_000;
 
@@ -46,7 +47,7 @@ export function planJob(input: PlanInput): PlannedJob {
     problems,
   );
   const typeProblem = (type: string): string | null => {
-    if (declared.has(type)) return null;
+    if (declared.has(type) || type === CONTROL_TYPE) return null;
     return broken.has(type) ? '' : unknownTypeMessage(type, declared, configDoc !== null);
   };
   const checkStaticType = (type: string, path: FieldPath) => {
@@ -94,11 +95,10 @@ export function planJob(input: PlanInput): PlannedJob {
   }
   problems.throwIfAny();
 
+  // every declared type: control blocks and spawned tasks may use types no static task uses
   const types: Record<string, TaskType> = {};
-  for (const task of graph.tasks) {
-    const declaredType = declared.get(task.type);
-    if (declaredType && !types[task.type]) types[task.type] = { ...declaredType.type, env: { ...declaredType.type.env } };
-  }
+  for (const [typeName, declaredType] of declared) types[typeName] = { ...declaredType.type, env: { ...declaredType.type.env } };
+  if (graph.tasks.some((task) => task.type === CONTROL_TYPE)) types[CONTROL_TYPE] = controlTaskType;
   return { name, workdir: workdir as string, report, types, tasks: graph.tasks, edges: graph.edges, externalInputs };
 }
 

@@ -159,6 +159,54 @@ export const LoopEntrySchema = z.strictObject({
 
 export const LOOP_RANGE_KEYS = ['values', 'linear_range', 'log_range'] as const;
 
+const condition = (what: string) => nonEmpty(`${what}, an expression such as "\${tasks.search.result.snr > 7}"`);
+const entryList = (what: string) => z.array(z.unknown(), { error: expected(`a list of ${what}`) });
+const afterList = z
+  .array(nonEmpty('a task name or a glob pattern'), { error: expected('a list of task names, e.g. after: [prepare]') })
+  .optional();
+
+/** `if`: a condition on earlier tasks' results picks `then` or `else` when those results exist. */
+export const IfEntrySchema = z.strictObject({
+  if: condition('a condition'),
+  name: nonEmpty('a name for this block (a string)').optional(),
+  then: entryList('tasks to run when the condition holds').min(1, 'expected at least one task under then:'),
+  else: entryList('tasks to run when it does not').optional(),
+  after: afterList,
+});
+
+/** `while`: repeat a block while a condition on the last iteration's results holds, at most `max` times. */
+export const WhileEntrySchema = z.strictObject({
+  while: condition('a condition on the last iteration'),
+  name: nonEmpty('a name for this loop (a string)').optional(),
+  as: identifier('an iteration variable name').optional(),
+  max: z.number({ error: expected('the maximum number of iterations, a whole number') }).int('expected a whole number of iterations').min(1, 'expected at least 1 iteration'),
+  tasks: entryList('tasks or loops').min(1, 'expected a non-empty list of tasks'),
+  after: afterList,
+});
+
+const perDimension = (what: string) => z.record(identifier('a dimension name'), z.number({ error: expected(`a number (${what})`) }), { error: expected(`a mapping of dimension names to numbers (${what})`) });
+
+/** `explore`: adaptive search of a grid outward from a start point. */
+export const ExploreEntrySchema = z.strictObject({
+  explore: identifier('a name for this exploration'),
+  start: perDimension('the start point'),
+  step: perDimension('the step per dimension'),
+  bounds: z.record(identifier('a dimension name'), z.tuple([z.number(), z.number()], { error: expected('[min, max]') }), {
+    error: expected('a mapping of dimension names to [min, max]'),
+  }),
+  neighbours: z
+    .union([z.literal('axis'), z.literal('diagonal'), z.strictObject({ axis: z.number().int().min(1) })], {
+      error: expected('axis, diagonal or { axis: k }'),
+    })
+    .optional(),
+  neighbours_if: condition("a condition on a point's results"),
+  budget: z.number({ error: expected('a number of points') }).int().min(1).optional(),
+  tasks: entryList('tasks or loops').min(1, 'expected a non-empty list of tasks'),
+  after: afterList,
+});
+
+export const CONTROL_KEYS = ['if', 'while', 'explore'] as const;
+
 /** The job document with its task list and types unchecked (see LoopEntrySchema, TaskTypeSchema). */
 export const JobSchema = z.strictObject(
   {

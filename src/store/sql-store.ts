@@ -4,13 +4,14 @@
  */
 import type { Kysely } from 'kysely';
 import { emptyCounts } from '../core/states.js';
-import type { JobState, TaskState, TaskType } from '../core/types.js';
+import type { JobState, JsonObject, TaskState, TaskType } from '../core/types.js';
 import type { Dialect } from './dialect.js';
 import type { Database } from './schema.js';
 import { closeAttempt, openAttempt } from './sql/attempts.js';
 import { claimTasks } from './sql/claim.js';
 import { markDone, recordOutputs, rememberCacheEntry, releaseDependents } from './sql/complete.js';
 import { cancelTasks, retryTasks, settleJob } from './sql/control.js';
+import { extendJob } from './sql/extend.js';
 import { failTask } from './sql/fail.js';
 import { renewLeases, requeueLost } from './sql/leases.js';
 import { StoreReader } from './sql/read.js';
@@ -29,6 +30,7 @@ import type {
   Store,
   SubmitOptions,
   Success,
+  Extension,
   TaskTarget,
   WorkerInfo,
   WorkerRecord,
@@ -111,6 +113,30 @@ export class SqlStore extends StoreReader implements Store {
     });
   }
 
+  async completeControl(claim: ClaimedTask, result: JsonObject, extension: Extension): Promise<boolean> {
+    const now = this.now();
+    return this.write(async (trx) => {
+      const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: null, result: JSON.stringify(result), countAttempt: false }, now);
+      if (!done) return false;
+      await this.extend(trx, claim, extension, now);
+      await releaseDependents(trx, claim.task.id, now);
+      await this.dialect.notifyQueued(trx);
+      return true;
+    });
+  }
+
+  private async extend(trx: Kysely<Database>, claim: ClaimedTask, extension: Extension, now: number): Promise<void> {
+    const info = await this.jobInfoOf(claim.job.id);
+    const types = new Map([...info.types].map(([name, t]) => [name, { retries: t.type.retries, cpu: t.type.cpu, memory: t.type.memory, pool: t.type.pool }]));
+    await extendJob(trx, this.dialect, { jobId: claim.job.id, taskId: claim.task.id, taskName: claim.task.name }, extension, types, now);
+  }
+
+  /** Every task type of a job (control blocks and spawned tasks may use any of them). */
+  async jobTypes(jobId: number): Promise<Record<string, TaskType>> {
+    const info = await this.jobInfoOf(jobId);
+    return Object.fromEntries([...info.types].map(([name, t]) => [name, t.type]));
+  }
+
   startAttempt(claim: ClaimedTask, where: { host: string; scratch: string }) {
     return this.write((trx) => openAttempt(trx, this.dialect, { ...this.fence(claim), worker: claim.task.worker ?? '' }, where, this.now()));
   }
@@ -131,7 +157,7 @@ export class SqlStore extends StoreReader implements Store {
     });
   }
 
-  async succeed(claim: ClaimedTask, attemptId: number, success: Success): Promise<boolean> {
+  async succeed(claim: ClaimedTask, attemptId: number, success: Success, spawned?: Extension): Promise<boolean> {
     const now = this.now();
     const result = success.result === null ? null : JSON.stringify(success.result);
     return this.write(async (trx) => {
@@ -139,7 +165,9 @@ export class SqlStore extends StoreReader implements Store {
       if (!done) return false;
       await closeAttempt(trx, attemptId, { state: 'succeeded', exitCode: success.exitCode, signal: null, usage: success.usage, error: null, result }, now);
       await recordOutputs(trx, this.dialect, claim.job.id, attemptId, success.outputs, now);
-      await rememberCacheEntry(trx, { cacheKey: success.cacheKey, taskId: claim.task.id, outputs: success.outputs, result }, now);
+      if (spawned) await this.extend(trx, claim, spawned, now);
+      // a task that spawned others is not reused from the cache: its spawned tasks would be missing
+      if (!spawned) await rememberCacheEntry(trx, { cacheKey: success.cacheKey, taskId: claim.task.id, outputs: success.outputs, result }, now);
       await releaseDependents(trx, claim.task.id, now);
       await this.dialect.notifyQueued(trx);
       return true;

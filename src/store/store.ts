@@ -4,7 +4,7 @@
  * Every call that changes a running task is fenced by its lease token: a worker whose
  * lease was lost (reaped, cancelled) changes nothing.
  */
-import type { AttemptState, JobState, JsonObject, JsonValue, PlannedJob, TaskState, TaskType } from '../core/types.js';
+import type { AttemptState, JobState, JsonObject, JsonValue, PlannedJob, PlannedTask, TaskState, TaskType } from '../core/types.js';
 
 export interface JobRecord {
   id: number;
@@ -243,7 +243,12 @@ export interface Store {
   startAttempt(claim: ClaimedTask, where: { host: string; scratch: string }): Promise<{ id: number; number: number } | undefined>;
   recordProcess(attemptId: number, pid: number, pidStart: number | null): Promise<void>;
   appendLogs(lines: LogLine[]): Promise<void>;
-  succeed(claim: ClaimedTask, attemptId: number, success: Success): Promise<boolean>;
+  /** Records a success; tasks the code spawned join the job in the same transaction. */
+  succeed(claim: ClaimedTask, attemptId: number, success: Success, spawned?: Extension): Promise<boolean>;
+  /** Completes a control task with its result and the tasks it adds to the job. */
+  completeControl(claim: ClaimedTask, result: JsonObject, extension: Extension): Promise<boolean>;
+  /** Every task type of a job, by name. */
+  jobTypes(jobId: number): Promise<Record<string, TaskType>>;
   /** Returns what became of the task, or 'fenced' if the lease was no longer ours. */
   fail(claim: ClaimedTask, attemptId: number | null, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'>;
   /** Renews the leases of a worker's running tasks; returns the ids it no longer holds. */
@@ -302,6 +307,21 @@ export interface Store {
   activity(): Promise<Activity>;
   /** Tasks per state over all jobs, and attempts per state (for /metrics). */
   totals(): Promise<{ tasks: Record<TaskState, number>; attempts: Record<string, number> }>;
+}
+
+/** Tasks to add to a running job (see sql/extend.ts). */
+export interface Extension {
+  groups: Array<{
+    /** A group whose key names an existing task is skipped (an explored point). */
+    key: string | null;
+    fragment: {
+      tasks: PlannedTask[];
+      edges: Array<[number, number]>;
+      unresolvedAfter: string[][];
+    };
+  }>;
+  /** At most `max` tasks named `prefix…` (keys of groups) in the job. */
+  budget: { prefix: string; max: number } | null;
 }
 
 export interface WorkerInfo {

@@ -7,13 +7,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheKey } from '../core/hashing.js';
+import { CONTROL_TYPE } from '../spec/control-spec.js';
+import { InvalidExtensionError } from '../store/sql/extend.js';
 import type { FileRepository } from '../files/repository.js';
 import { isConnectionError } from '../store/outage.js';
 import type { ClaimedTask, FileVersion, Store, Usage } from '../store/store.js';
 import { AttemptLog } from './attempt-log.js';
 import { retryThroughOutage } from './outage.js';
 import { processStartTime } from './process-usage.js';
+import { executeControl } from './control.js';
 import { collectOutputs, prepareScratch, readResult, TaskProtocolError } from './protocol.js';
+import { readSpawn } from './spawn.js';
 import type { RunOutcome, Runner } from './runner.js';
 
 export interface ExecuteContext {
@@ -35,6 +39,7 @@ export type ExecuteResult =
   | { outcome: 'fenced' };
 
 export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signal: AbortSignal): Promise<ExecuteResult> {
+  if (claim.type.name === CONTROL_TYPE) return executeControl(claim, ctx.store);
   const key = cacheKey({ typeHash: claim.typeHash, params: claim.task.params, outputs: claim.task.outputs, inputs: claim.inputs, upstreamKeys: claim.upstreamKeys });
   if (!ctx.noCache && (await reuseCached(claim, key, ctx))) return { outcome: 'cached', wallMs: 0 };
   if (ctx.impossible) return report(await ctx.store.fail(claim, null, { error: ctx.impossible, exitCode: null, signal: null, usage: null, retryable: false }), ctx.impossible);
@@ -67,6 +72,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
     }
     const found = await collectOutputs(claim, scratch);
     const result = await readResult(prepared.resultFile);
+    const spawned = await readSpawn(prepared.spawnFile, claim, ctx.store);
     if (prepared.qc) {
       log.add('orrery', `running QC: ${prepared.qc}`);
       const qc = await run(prepared.qc);
@@ -79,7 +85,13 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
       outputs[product] = isLink ? await ctx.files.putCopy(file) : await ctx.files.putMove(file);
     }
     await retryThroughOutage(() => log.flush());
-    const done = await retryThroughOutage(() => ctx.store.succeed(claim, attempt.id, { cacheKey: key, outputs, result, exitCode: 0, usage }));
+    const done = await retryThroughOutage(() => ctx.store.succeed(claim, attempt.id, { cacheKey: key, outputs, result, exitCode: 0, usage }, spawned ?? undefined)).catch(
+      (error: unknown) => {
+        // spawned tasks that contradict the job (two writers, a missing input) fail the attempt
+        if (error instanceof InvalidExtensionError) throw new TaskProtocolError(`ORRERY_SPAWN: ${error.message}`);
+        throw error;
+      },
+    );
     return done ? { outcome: 'succeeded', wallMs: outcome.wallMs } : { outcome: 'fenced' };
   } catch (error) {
     // the database is unreachable: nothing can be recorded now; the lease expires and the

@@ -21,6 +21,7 @@ export interface PreparedTask {
   qc: string | null;
   env: Record<string, string>;
   resultFile: string;
+  spawnFile: string;
 }
 
 export async function prepareScratch(
@@ -35,6 +36,7 @@ export async function prepareScratch(
 
   const taskFile = path.join(scratch, PROTOCOL_DIR, 'task.json');
   const resultFile = path.join(scratch, PROTOCOL_DIR, 'result.json');
+  const spawnFile = path.join(scratch, PROTOCOL_DIR, 'spawn.jsonl');
   const inputs = Object.fromEntries(Object.entries(claim.inputs).map(([name, input]) => [name, input.path]));
   const description = {
     job: claim.job.name,
@@ -54,6 +56,7 @@ export async function prepareScratch(
     ...claim.type.env,
     ORRERY_TASK: taskFile,
     ORRERY_RESULT: resultFile,
+    ORRERY_SPAWN: spawnFile,
     ORRERY_JOB: claim.job.name,
     ORRERY_JOB_ID: String(claim.job.id),
     ORRERY_TASK_NAME: claim.task.name,
@@ -71,6 +74,7 @@ export async function prepareScratch(
     qc: claim.type.qc === null ? null : substitute(claim.type.qc, values, `qc of task type ${claim.type.name}`),
     env,
     resultFile,
+    spawnFile,
   };
 }
 

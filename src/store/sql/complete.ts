@@ -15,7 +15,7 @@ import type { FileVersion } from '../store.js';
 export async function markDone(
   trx: Kysely<Database>,
   task: { id: number; leaseToken: string },
-  done: { state: 'succeeded' | 'cached'; cacheKey: string; result: string | null; countAttempt: boolean },
+  done: { state: 'succeeded' | 'cached'; cacheKey: string | null; result: string | null; countAttempt: boolean },
   now: number,
 ): Promise<boolean> {
   const updated = await trx
