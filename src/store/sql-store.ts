@@ -11,7 +11,7 @@ import { closeAttempt, openAttempt } from './sql/attempts.js';
 import { claimTasks } from './sql/claim.js';
 import { markDone, recordOutputs, rememberCacheEntry, releaseDependents } from './sql/complete.js';
 import { cancelTasks, retryTasks, settleJob } from './sql/control.js';
-import { extendJob } from './sql/extend.js';
+import { extendJob, lockJob } from './sql/extend.js';
 import { failTask } from './sql/fail.js';
 import { renewLeases, requeueLost } from './sql/leases.js';
 import { StoreReader } from './sql/read.js';
@@ -116,6 +116,7 @@ export class SqlStore extends StoreReader implements Store {
   async completeControl(claim: ClaimedTask, result: JsonObject, extension: Extension): Promise<boolean> {
     const now = this.now();
     return this.write(async (trx) => {
+      await lockJob(trx, this.dialect, claim.job.id);
       const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: null, result: JSON.stringify(result), countAttempt: false }, now);
       if (!done) return false;
       await this.extend(trx, claim, extension, now);
@@ -161,6 +162,7 @@ export class SqlStore extends StoreReader implements Store {
     const now = this.now();
     const result = success.result === null ? null : JSON.stringify(success.result);
     return this.write(async (trx) => {
+      if (spawned) await lockJob(trx, this.dialect, claim.job.id);
       const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: success.cacheKey, result, countAttempt: true }, now);
       if (!done) return false;
       await closeAttempt(trx, attemptId, { state: 'succeeded', exitCode: success.exitCode, signal: null, usage: success.usage, error: null, result }, now);

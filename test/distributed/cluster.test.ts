@@ -154,6 +154,37 @@ describe.each(servers)('distributed mode on %s', (kind) => {
     expect(cluster.json('show', 'race/slow').attempts.map((a: any) => a.state)).toEqual(['lost', 'succeeded']);
   });
 
+  it('explores with several workers, each point once', async () => {
+    cluster.write(
+      'job.yaml',
+      `
+name: disc
+tasks:
+  - explore: region
+    start: { x: 0, y: 0 }
+    step: { x: 1, y: 1 }
+    bounds: { x: [-5, 5], y: [-5, 5] }
+    neighbours: diagonal
+    neighbours_if: "\${tasks.probe.result.stable}"
+    tasks:
+      - task: probe
+        params: { x: "\${x}", y: "\${y}" }
+types:
+  probe: { command: ${JSON.stringify(`if [ $(( {params.x}*{params.x} + {params.y}*{params.y} )) -le 2 ]; then v=true; else v=false; fi; printf '{"stable": %s}' $v > $ORRERY_RESULT`)} }
+`,
+    );
+    cluster.json('submit', 'job.yaml');
+    cluster.server();
+    cluster.worker('--concurrency', '3');
+    cluster.worker('--concurrency', '3');
+    const status = await cluster.waitForJob(1);
+    if (status.state !== 'succeeded') throw new Error(JSON.stringify(cluster.json<any[]>('tasks', '1', '--state', 'failed').map((t) => [t.name, t.error])));
+    const probes = cluster.json<any[]>('tasks', '1', '--type', 'probe');
+    // stable: the 9 points with x² + y² ≤ 2; visited: those and their diagonal neighbours, a 5×5 square
+    expect(probes).toHaveLength(25);
+    expect(probes.filter((t) => t.result.stable)).toHaveLength(9);
+  });
+
   it('says in one line, with exit code 3, that the database cannot be used — without the password', () => {
     const bad = database.url.replace(/:\/\/([^:]+):[^@]+@/, '://$1:wrong-secret@');
     const r = cluster.orrery('status', '--db', bad);

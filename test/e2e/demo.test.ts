@@ -43,3 +43,22 @@ describe('the transit demo', () => {
     expect(py.stdout).toMatch(/32 cached/);
   }, 120_000);
 });
+
+describe('the habitability demo', () => {
+  it('explores outward from Earth to the edges of the habitable region and prints the map', () => {
+    const job = path.resolve(__dirname, '../../examples/habitability/job.yaml');
+    const r = p.orrery('run', job, '--quiet');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/#/);
+    const models = p.json<any[]>('tasks', 'habitability', '--type', 'model');
+    const names = models.map((t) => t.name);
+    expect(new Set(names).size).toBe(names.length);
+    const habitable = models.filter((t) => t.result.habitable);
+    expect(habitable.length).toBeGreaterThan(20);
+    // the region is bounded: some neighbours were run and found snowball or runaway
+    expect(models.some((t) => t.result.regime === 'snowball')).toBe(true);
+    expect(models.some((t) => t.result.regime === 'runaway')).toBe(true);
+    const files = p.json<any[]>('files', 'habitability').map((f) => f.path);
+    expect(files).toContain('habitability_map.svg');
+  }, 240_000);
+});

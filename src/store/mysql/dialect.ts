@@ -27,6 +27,6 @@ export const mysqlDialect: Dialect = {
 };
 
 function isTransient(error: unknown): boolean {
-  const errno = (error as { errno?: number }).errno;
-  return errno === 1213 || errno === 1205;
+  const { errno, code } = error as { errno?: number; code?: string };
+  return errno === 1213 || errno === 1205 || code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }

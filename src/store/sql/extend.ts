@@ -19,6 +19,16 @@ export class InvalidExtensionError extends Error {
   override name = 'InvalidExtensionError';
 }
 
+/**
+ * One extension of a job at a time: explore gates reaching the same point never race.
+ * Taken first in the transaction, before any task row, so extensions queue rather than deadlock.
+ */
+export async function lockJob(trx: Kysely<Database>, dialect: Dialect, jobId: number): Promise<void> {
+  let lock = trx.selectFrom('jobs').select('id').where('id', '=', jobId);
+  if (dialect.supportsSkipLocked) lock = lock.forUpdate();
+  await lock.execute();
+}
+
 interface TypeInfo {
   retries: number;
   cpu: number;
@@ -34,11 +44,7 @@ export async function extendJob(
   types: Map<string, TypeInfo>,
   now: number,
 ): Promise<number> {
-  // one extension of a job at a time: explore gates reaching the same point never race
-  let lock = trx.selectFrom('jobs').select('id').where('id', '=', origin.jobId);
-  if (dialect.supportsSkipLocked) lock = lock.forUpdate();
-  await lock.execute();
-
+  await lockJob(trx, dialect, origin.jobId);
   const added: number[] = [];
   let budgetUsed = extension.budget ? await countNamed(trx, origin.jobId, extension.budget.prefix) : 0;
   for (const group of extension.groups) {
