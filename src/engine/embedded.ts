@@ -3,6 +3,7 @@
  * what a dead earlier run left running (killing its orphaned processes), submits or
  * resumes the job, and runs the local worker pool until the job ends or is interrupted.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobState, PlannedJob, TaskState } from '../core/types.js';
@@ -137,14 +138,33 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
 /**
  * With the lock held, nothing else runs the embedded worker: tasks it still holds were
  * left by a run that died. Their attempts are recorded as lost (not failures) and any
- * process of theirs still alive is killed, so two copies never write the same outputs.
+ * process of theirs still alive is killed, so two copies never write the same outputs:
+ * by recorded pid, and — for a process started just before the kill, whose pid was not yet
+ * recorded — by its working directory, the attempt's scratch directory.
  */
 async function requeueOrphans(store: Store) {
   const lost = await store.requeueLost({ worker: EMBEDDED_WORKER }, 'the orrery run holding this task ended without finishing it (killed or crashed)');
-  for (const attempt of lost) {
-    if (attempt.pid && attempt.host === os.hostname() && attempt.pidStart !== null && processStartTime(attempt.pid) === attempt.pidStart) {
-      signalGroup(attempt.pid, 'SIGKILL');
+  const local = lost.filter((attempt) => attempt.host === os.hostname());
+  for (const attempt of local) {
+    if (attempt.pid && attempt.pidStart !== null && processStartTime(attempt.pid) === attempt.pidStart) signalGroup(attempt.pid, 'SIGKILL');
+  }
+  const scratches = local.map((a) => a.scratch).filter((s): s is string => s !== null);
+  for (const pid of processesInside(scratches)) signalGroup(pid, 'SIGKILL');
+  return lost;
+}
+
+/** Pids of processes whose working directory is inside one of the directories (Linux /proc). */
+function processesInside(directories: string[]): number[] {
+  if (directories.length === 0 || process.platform !== 'linux') return [];
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+      if (directories.some((dir) => cwd === dir || cwd.startsWith(`${dir}/`))) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
     }
   }
-  return lost;
+  return found;
 }

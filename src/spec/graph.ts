@@ -106,8 +106,12 @@ export function buildGraph(input: GraphInput): Graph {
         return;
       }
       if (found.length === 0) {
-        const field = [...task.template.path, 'after', k];
-        problems.add(doc, field, () => resolver.noMatch(entry), { once: `after\0${formatPath(field)}` });
+        const template = task.template;
+        // an `if` reads results of the tasks its condition names: those come after its own after: entries
+        const fromCondition = template.kind === 'control' && k >= template.after.length;
+        const field = fromCondition ? [...template.path, template.control] : [...template.path, 'after', k];
+        const prefix = fromCondition ? `the condition reads tasks.${entry}, but ` : '';
+        problems.add(doc, field, () => prefix + resolver.noMatch(entry), { once: `after\0${formatPath(field)}\0${entry}` });
       }
       for (const up of found) {
         addEdge(up, i);

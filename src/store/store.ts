@@ -356,4 +356,5 @@ export interface LostAttempt {
   pid: number | null;
   pidStart: number | null;
   host: string | null;
+  scratch: string | null;
 }

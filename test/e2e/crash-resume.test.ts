@@ -93,9 +93,20 @@ describe('kill -9 of orrery run', () => {
 
   it('kills the processes a killed run left behind, so only one attempt ever writes', async () => {
     const marks = p.dir;
-    p.write('job.yaml', `name: orphan\ntasks: [ { task: slow, outputs: { out: o.txt } } ]\ntypes:\n  slow: { command: "sleep 1.5; touch ${marks}/ran_$ORRERY_ATTEMPT; echo done > {outputs.out}" }\n`);
+    p.write('job.yaml', `name: orphan\ntasks: [ { task: slow, outputs: { out: o.txt } } ]\ntypes:\n  slow: { command: "sleep 3; touch ${marks}/ran_$ORRERY_ATTEMPT; echo done > {outputs.out}" }\n`);
     const run = p.start('run', 'job.yaml');
-    for (let i = 0; i < 100 && !(p.orrery('status', '1', '--json').stdout.includes('"running": 1')); i++) await sleep(50);
+    // wait until the attempt's process exists (its pid is in the task database)
+    for (let i = 0; i < 1000; i++) {
+      try {
+        const db = new Database(path.join(p.dir, '.orrery', 'orrery.db'), { readonly: true });
+        const row = db.prepare('SELECT pid FROM attempts WHERE pid IS NOT NULL').get();
+        db.close();
+        if (row) break;
+      } catch {
+        // not created yet
+      }
+      await sleep(20);
+    }
     run.kill('SIGKILL');
     await new Promise((r) => run.once('exit', r));
     const resumed = p.orrery('run', 'job.yaml');

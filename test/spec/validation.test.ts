@@ -57,10 +57,17 @@ describe('unknown keys', () => {
     });
   });
 
-  it('treats if/while/explore as unknown keys for now', () => {
-    expectProblem(() => plan('tasks:\n  - if: "${1 > 0}"\n    then: [ { task: report } ]\n'), {
+  it('reports an unknown key of an if block with a suggestion', () => {
+    expectProblem(() => plan('tasks:\n  - { task: report, name: r }\n  - if: "${tasks.r.result.ok}"\n    thn: [ { task: report } ]\n'), {
+      path: 'tasks[1].thn',
+      includes: ['"thn"', 'did you mean "then"?'],
+    });
+  });
+
+  it('refuses a condition reading a task that does not exist', () => {
+    expectProblem(() => plan('tasks:\n  - if: "${tasks.nope.result.ok}"\n    then: [ { task: report } ]\n'), {
       path: 'tasks[0].if',
-      includes: ['unknown key "if"', 'expected a task (keys: task, name', 'or a loop (keys: for, values'],
+      includes: ['the condition reads tasks.nope, but no task is named "nope"'],
     });
   });
 

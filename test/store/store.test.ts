@@ -98,17 +98,20 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
     it('retries a failing task with backoff, then fails it and marks its downstream upstream_failed', async () => {
       const p = chain();
-      p.types.t = taskType('t', { retries: 1, backoffMs: 50 });
+      p.types.t = taskType('t', { retries: 1, backoffMs: 1000 });
       const job = await submit(p);
       const a = await claimOne(job.id);
       const attempt = (await store.startAttempt(a, { host: 'h', scratch: '/x' }))!;
+      const failedAt = Date.now();
       expect(await store.fail(a, attempt.id, { error: 'boom', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('retrying');
       const queued = await store.getTask(`${job.id}/a`);
       expect(queued.state).toBe('queued');
-      expect(queued.notBefore).toBeGreaterThan(Date.now());
+      // backoff 1 s with equal jitter: between 0.5 and 1 s after the failure
+      expect(queued.notBefore).toBeGreaterThanOrEqual(failedAt + 500);
+      expect(queued.notBefore).toBeLessThanOrEqual(Date.now() + 1000);
       const early = await store.claim({ worker: 'w', jobId: job.id, limit: 10, leaseMs: 1000, accept: takeAll });
       expect(early.map((c) => c.task.name)).toEqual(['side']);
-      await new Promise((r) => setTimeout(r, 60));
+      await new Promise((r) => setTimeout(r, Math.max(0, queued.notBefore - Date.now()) + 20));
       const a2 = await claimOne(job.id);
       const attempt2 = (await store.startAttempt(a2, { host: 'h', scratch: '/x' }))!;
       expect(attempt2.number).toBe(2);

@@ -73,7 +73,7 @@ export async function requeueLost(
       .execute();
     const attempt = await trx
       .selectFrom('attempts')
-      .select(['id', 'pid', 'pid_start', 'host'])
+      .select(['id', 'pid', 'pid_start', 'host', 'scratch'])
       .where('task_id', '=', task.id)
       .where('lease_token', '=', task.lease_token!)
       .where('state', '=', 'running')
@@ -91,6 +91,7 @@ export async function requeueLost(
       pid: attempt?.pid ?? null,
       pidStart: attempt?.pid_start === undefined || attempt.pid_start === null ? null : Number(attempt.pid_start),
       host: attempt?.host ?? null,
+      scratch: attempt?.scratch ?? null,
     });
   }
   return lost;
