@@ -1,4 +1,5 @@
 /** Plain-text output for people: aligned tables, durations, sizes. */
+import { formatBytes } from '../core/bytes.js';
 import type { TaskState } from '../core/types.js';
 
 export function table(header: string[], rows: Array<Array<string | number | null>>): string {
@@ -16,15 +17,7 @@ export function seconds(ms: number | null): string {
 }
 
 export function bytes(n: number | null): string {
-  if (n === null) return '';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+  return n === null ? '' : formatBytes(n);
 }
 
 export function time(ms: number | null): string {

@@ -8,6 +8,7 @@
  * pool has runs alone on all of them (as Snakemake does), a task asking for more memory
  * than the pool has fails at once with a clear error.
  */
+import { formatBytes } from '../core/bytes.js';
 import { isConnectionError, OutageReporter } from '../store/outage.js';
 import type { ClaimedTask, Store } from '../store/store.js';
 import type { Dispatch } from '../dispatch/dispatch.js';
@@ -268,15 +269,4 @@ export class WorkerPool {
   private unreachable(error: Error): void {
     this.outage.failed(error);
   }
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(value >= 10 || unit === 0 ? 0 : 1)}${units[unit]}`;
 }

@@ -188,7 +188,7 @@ types:
   it('refuses a task that needs more memory than the machine has, with a clear error', () => {
     p.write('job.yaml', `name: big\ntasks: [ { task: huge } ]\ntypes:\n  huge: { command: "true", memory: 100Ti }\n`);
     expect(p.orrery('run', 'job.yaml').code).toBe(1);
-    expect(p.json('show', 'big/huge').error).toMatch(/needs 100TiB of memory but this worker pool has/);
+    expect(p.json('show', 'big/huge').error).toMatch(/needs 100\.0 TiB of memory but this worker pool has/);
   });
 
   it('cancels a job', () => {

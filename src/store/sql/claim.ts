@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
+import type { ClaimRequest } from '../store.js';
 
 export interface ClaimCandidate {
   id: number;
@@ -17,17 +18,8 @@ export interface ClaimCandidate {
   memory: number;
 }
 
-export interface ClaimOptions {
-  worker: string;
-  limit: number;
-  leaseMs: number;
-  jobId?: number;
-  /** Only tasks of this pool / of these types. */
-  pool?: string;
-  types?: string[];
-  /** Decides, in order, whether the worker takes a candidate (and reserves for it). */
-  accept: (candidate: ClaimCandidate) => boolean;
-}
+/** What a worker asks for (see ClaimRequest in store.ts). */
+export type ClaimOptions = ClaimRequest;
 
 export async function claimTasks(
   trx: Kysely<Database>,

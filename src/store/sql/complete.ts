@@ -46,20 +46,30 @@ export async function recordOutputs(
   outputs: Record<string, FileVersion>,
   now: number,
 ): Promise<void> {
-  for (const [path, version] of Object.entries(outputs)) {
-    const product = await trx
-      .selectFrom('products')
-      .select('id')
-      .where('job_id', '=', jobId)
-      .where('path', '=', path)
-      .executeTakeFirstOrThrow();
-    const versionId = await dialect.insertId(
-      trx
-        .insertInto('product_versions')
-        .values({ product_id: product.id, attempt_id: attemptId, sha256: version.sha256, size: version.size, qc_passed: 1, created_at: now }),
-    );
-    await trx.updateTable('products').set({ current_version_id: versionId }).where('id', '=', product.id).execute();
-  }
+  for (const [path, version] of Object.entries(outputs)) await addCurrentVersion(trx, dialect, jobId, path, { attemptId, version, qcPassed: 1 }, now);
+}
+
+/** Records a version of the job's product at `path` and makes it current. */
+export async function addCurrentVersion(
+  trx: Kysely<Database>,
+  dialect: Dialect,
+  jobId: number,
+  path: string,
+  added: { attemptId: number | null; version: FileVersion; qcPassed: number | null },
+  now: number,
+): Promise<void> {
+  const product = await trx.selectFrom('products').select('id').where('job_id', '=', jobId).where('path', '=', path).executeTakeFirstOrThrow();
+  const versionId = await dialect.insertId(
+    trx.insertInto('product_versions').values({
+      product_id: product.id,
+      attempt_id: added.attemptId,
+      sha256: added.version.sha256,
+      size: added.version.size,
+      qc_passed: added.qcPassed,
+      created_at: now,
+    }),
+  );
+  await trx.updateTable('products').set({ current_version_id: versionId }).where('id', '=', product.id).execute();
 }
 
 /** Remembers what this task produced so an identical task elsewhere can reuse it. */

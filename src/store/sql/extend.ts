@@ -9,11 +9,11 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { canonicalJson } from '../../core/hashing.js';
-import type { PlannedTask } from '../../core/types.js';
+import type { PlannedTask, TaskType } from '../../core/types.js';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import type { Extension } from '../store.js';
-import { chunks } from './rows.js';
+import { chunks, taskRow } from './rows.js';
 
 export class InvalidExtensionError extends Error {
   override name = 'InvalidExtensionError';
@@ -29,12 +29,7 @@ export async function lockJob(trx: Kysely<Database>, dialect: Dialect, jobId: nu
   await lock.execute();
 }
 
-interface TypeInfo {
-  retries: number;
-  cpu: number;
-  memory: number;
-  pool: string | null;
-}
+type TypeInfo = Pick<TaskType, 'retries' | 'cpu' | 'memory' | 'pool'>;
 
 export async function extendJob(
   trx: Kysely<Database>,
@@ -134,25 +129,7 @@ async function insertFragment(
   for (const { task, i } of fresh) {
     const type = types.get(task.type)!;
     const id = await dialect.insertId(
-      trx.insertInto('tasks').values({
-        job_id: jobId,
-        name: task.name,
-        type: task.type,
-        params: JSON.stringify(task.params),
-        inputs: JSON.stringify(task.inputs),
-        outputs: JSON.stringify(task.outputs),
-        loop: JSON.stringify(task.loop),
-        source: task.source,
-        state: 'waiting',
-        pending: 0,
-        attempts: 0,
-        max_attempts: type.retries + 1,
-        cpu: type.cpu,
-        memory: type.memory,
-        pool: type.pool ?? 'default',
-        not_before: 0,
-        created_at: now,
-      }),
+      trx.insertInto('tasks').values(taskRow(jobId, task, type, { state: 'waiting', pending: 0 }, now)),
     );
     idOf.set(i, id);
   }

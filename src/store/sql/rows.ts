@@ -1,6 +1,6 @@
 /** Turns database rows (JSON as text, flags as integers) into the records of store.ts. */
 import type { Selectable } from 'kysely';
-import type { AttemptState, JobState, JsonObject, TaskState } from '../../core/types.js';
+import type { AttemptState, JobState, JsonObject, PlannedTask, TaskState, TaskType } from '../../core/types.js';
 import type { AttemptTable, JobTable, TaskTable } from '../schema.js';
 import type { AttemptRecord, JobRecord, TaskRecord } from '../store.js';
 
@@ -75,6 +75,36 @@ export function parseJson(text: string | null): JsonObject | null {
 
 export function nullableNumber(value: number | bigint | string | null): number | null {
   return value === null ? null : Number(value);
+}
+
+/** The row of a new task: its definition, and the resources and retries of its type. */
+export function taskRow(
+  jobId: number,
+  task: PlannedTask,
+  type: Pick<TaskType, 'retries' | 'cpu' | 'memory' | 'pool'>,
+  start: { state: 'queued' | 'waiting'; pending: number },
+  now: number,
+) {
+  return {
+    job_id: jobId,
+    name: task.name,
+    type: task.type,
+    params: JSON.stringify(task.params),
+    inputs: JSON.stringify(task.inputs),
+    outputs: JSON.stringify(task.outputs),
+    loop: JSON.stringify(task.loop),
+    source: task.source,
+    state: start.state,
+    pending: start.pending,
+    attempts: 0,
+    max_attempts: type.retries + 1,
+    cpu: type.cpu,
+    memory: type.memory,
+    pool: type.pool ?? 'default',
+    not_before: 0,
+    created_at: now,
+    queued_at: start.state === 'queued' ? now : null,
+  };
 }
 
 /** Splits rows for multi-row statements so no statement exceeds the parameter limit. */

@@ -8,7 +8,8 @@ import type { PlannedJob } from '../../core/types.js';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import type { SubmitOptions } from '../store.js';
-import { chunks } from './rows.js';
+import { addCurrentVersion } from './complete.js';
+import { chunks, taskRow } from './rows.js';
 
 const ROWS_PER_STATEMENT = 500;
 
@@ -51,29 +52,9 @@ export async function insertJob(trx: Kysely<Database>, dialect: Dialect, plan: P
     await trx
       .insertInto('tasks')
       .values(
-        batch.map(({ task, index }) => {
-          const type = plan.types[task.type];
-          return {
-            job_id: jobId,
-            name: task.name,
-            type: task.type,
-            params: JSON.stringify(task.params),
-            inputs: JSON.stringify(task.inputs),
-            outputs: JSON.stringify(task.outputs),
-            loop: JSON.stringify(task.loop),
-            source: task.source,
-            state: pending[index] === 0 ? 'queued' : 'waiting',
-            pending: pending[index],
-            attempts: 0,
-            max_attempts: type.retries + 1,
-            cpu: type.cpu,
-            memory: type.memory,
-            pool: type.pool ?? 'default',
-            not_before: 0,
-            created_at: now,
-            queued_at: pending[index] === 0 ? now : null,
-          };
-        }),
+        batch.map(({ task, index }) =>
+          taskRow(jobId, task, plan.types[task.type], { state: pending[index] === 0 ? 'queued' : 'waiting', pending: pending[index] }, now),
+        ),
       )
       .execute();
   }
@@ -100,18 +81,7 @@ export async function insertJob(trx: Kysely<Database>, dialect: Dialect, plan: P
   }
 
   for (const [path, version] of Object.entries(options.externalVersions)) {
-    const product = await trx
-      .selectFrom('products')
-      .select('id')
-      .where('job_id', '=', jobId)
-      .where('path', '=', path)
-      .executeTakeFirstOrThrow();
-    const versionId = await dialect.insertId(
-      trx
-        .insertInto('product_versions')
-        .values({ product_id: product.id, attempt_id: null, sha256: version.sha256, size: version.size, qc_passed: null, created_at: now }),
-    );
-    await trx.updateTable('products').set({ current_version_id: versionId }).where('id', '=', product.id).execute();
+    await addCurrentVersion(trx, dialect, jobId, path, { attemptId: null, version, qcPassed: null }, now);
   }
   return jobId;
 }
