@@ -72,13 +72,3 @@ export class PgNotifyDispatch implements Dispatch {
     setTimeout(() => void this.connect(), delay).unref();
   }
 }
-
-export async function openDispatch(dbUrl: string, pollMs: number, onError?: (error: Error) => void): Promise<Dispatch> {
-  if (/^postgres(ql)?:\/\//.test(dbUrl)) {
-    const dispatch = new PgNotifyDispatch(dbUrl, onError);
-    await dispatch.start();
-    return dispatch;
-  }
-  const { PollDispatch } = await import('./dispatch.js');
-  return new PollDispatch(pollMs);
-}

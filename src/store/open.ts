@@ -4,9 +4,7 @@ import { InfrastructureError } from '../core/errors.js';
 import type { Dialect } from './dialect.js';
 import { migrate } from './migrate.js';
 import { mysqlDialect } from './mysql/dialect.js';
-import { openMysql } from './mysql/open.js';
 import { postgresDialect } from './postgres/dialect.js';
-import { openPostgres } from './postgres/open.js';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
 import { sqliteDialect } from './sqlite/dialect.js';
@@ -19,7 +17,7 @@ import type { Store } from './store.js';
  * without its password.
  */
 export async function openStore(url: string): Promise<Store> {
-  const { db, dialect, where } = connect(url);
+  const { db, dialect, where } = await connect(url);
   try {
     await sql`SELECT 1`.execute(db);
     await migrate(db, dialect, where);
@@ -33,9 +31,16 @@ export async function openStore(url: string): Promise<Store> {
   return new SqlStore(db, dialect);
 }
 
-function connect(url: string): { db: Kysely<Database>; dialect: Dialect; where: string } {
-  if (/^postgres(ql)?:\/\//.test(url)) return { db: openPostgres(url), dialect: postgresDialect, where: redact(url) };
-  if (/^(mysql|mariadb):\/\//.test(url)) return { db: openMysql(url), dialect: mysqlDialect, where: redact(url) };
+/** The drivers of the server databases are loaded only when used: `orrery run` starts faster. */
+async function connect(url: string): Promise<{ db: Kysely<Database>; dialect: Dialect; where: string }> {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const { openPostgres } = await import('./postgres/open.js');
+    return { db: openPostgres(url), dialect: postgresDialect, where: redact(url) };
+  }
+  if (/^(mysql|mariadb):\/\//.test(url)) {
+    const { openMysql } = await import('./mysql/open.js');
+    return { db: openMysql(url), dialect: mysqlDialect, where: redact(url) };
+  }
   const file = url.replace(/^sqlite:(\/\/)?/, '');
   return { db: openSqlite(file), dialect: sqliteDialect, where: file };
 }

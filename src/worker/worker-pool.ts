@@ -155,7 +155,8 @@ export class WorkerPool {
   private async claim(): Promise<number> {
     const { capacity } = this.options;
     const slots = (this.options.concurrency ?? Number.POSITIVE_INFINITY) - this.running.size;
-    if (slots <= 0) return 0;
+    // nothing could be accepted: don't take the write lock to find that out
+    if (slots <= 0 || this.freeCpu <= 1e-9) return 0;
     const reserved = new Map<number, { cpu: number; memory: number }>();
     let freeCpu = this.freeCpu;
     let freeMemory = this.freeMemory;

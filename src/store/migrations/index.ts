@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.js';
 import * as initial from './0001-initial.js';
 import * as dashboardIndexes from './0002-dashboard-indexes.js';
 import * as workers from './0003-workers.js';
+import * as claimOrder from './0004-claim-order.js';
 
 export interface Migration {
   version: number;
@@ -15,6 +16,7 @@ export const migrations: Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
   { version: 2, name: 'dashboard-indexes', up: dashboardIndexes.up },
   { version: 3, name: 'workers', up: workers.up },
+  { version: 4, name: 'claim-order', up: claimOrder.up },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

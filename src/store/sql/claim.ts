@@ -7,7 +7,7 @@
  * (the fencing token every later write of this attempt must present).
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import type { ClaimRequest } from '../store.js';
@@ -31,7 +31,9 @@ export async function claimTasks(
     .selectFrom('tasks')
     .select(['id', 'cpu', 'memory'])
     .where('state', '=', 'queued')
-    .where('not_before', '<=', now)
+    // `+not_before`: not an index column here, so the planner walks (job_id, state, id) in
+    // id order and stops at the limit instead of sorting every queued task
+    .where(sql<number>`+not_before`, '<=', now)
     .orderBy('id')
     .limit(Math.max(options.limit * 4, 16));
   if (options.jobId !== undefined) query = query.where('job_id', '=', options.jobId);

@@ -23,5 +23,23 @@ export function openSqlite(file: string): Kysely<Database> {
   } catch (error) {
     throw new InfrastructureError(`cannot open the task database ${file}: ${(error as Error).message}; check the path and its permissions`);
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
+}
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 statements can be reused, and the hot
+ * queries (claim, complete, heartbeat) are the same few texts thousands of times.
+ */
+function reusingStatements(database: BetterSqlite3.Database): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  const prepare = database.prepare.bind(database);
+  database.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      statement = prepare(source);
+      if (cache.size < 500) cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof database.prepare;
+  return database;
 }
