@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { openDispatch } from '../../dispatch/pg-notify.js';
+import { openDispatch } from '../../dispatch/open.js';
 import { runEngine } from '../../engine/server.js';
 import { submitPlan } from '../../engine/submit.js';
 import { openFileRepository } from '../../files/open.js';
