@@ -11,6 +11,8 @@ import type { Dispatch } from './dispatch.js';
 export class PgNotifyDispatch implements Dispatch {
   private client: pg.Client | null = null;
   private waiters: Array<() => void> = [];
+  /** A notification that came while nobody waited (the worker was claiming): the next wait returns at once. */
+  private missed = false;
   private closed = false;
   private retryMs = 250;
 
@@ -24,6 +26,10 @@ export class PgNotifyDispatch implements Dispatch {
   }
 
   wait(maxMs: number): Promise<void> {
+    if (this.missed) {
+      this.missed = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -45,6 +51,7 @@ export class PgNotifyDispatch implements Dispatch {
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 });
     client.on('notification', () => {
+      if (this.waiters.length === 0) this.missed = true;
       for (const waiter of [...this.waiters]) waiter();
     });
     client.on('error', (error) => this.reconnect(client, error));

@@ -107,8 +107,7 @@ export class SqlStore extends StoreReader implements Store {
       const done = await markDone(trx, this.fence(claim), { state: 'cached', cacheKey: entry.cacheKey, result, countAttempt: false }, now);
       if (!done) return false;
       await recordOutputs(trx, this.dialect, claim.job.id, null, entry.outputs, now);
-      await releaseDependents(trx, claim.task.id, now);
-      await this.dialect.notifyQueued(trx);
+      if ((await releaseDependents(trx, claim.task.id, now)) > 0) await this.dialect.notifyQueued(trx);
       return true;
     });
   }
@@ -170,8 +169,8 @@ export class SqlStore extends StoreReader implements Store {
       if (spawned) await this.extend(trx, claim, spawned, now);
       // a task that spawned others is not reused from the cache: its spawned tasks would be missing
       if (!spawned) await rememberCacheEntry(trx, { cacheKey: success.cacheKey, taskId: claim.task.id, outputs: success.outputs, result }, now);
-      await releaseDependents(trx, claim.task.id, now);
-      await this.dialect.notifyQueued(trx);
+      const queued = await releaseDependents(trx, claim.task.id, now);
+      if (queued > 0 || spawned) await this.dialect.notifyQueued(trx);
       return true;
     });
   }

@@ -96,19 +96,24 @@ export async function rememberCacheEntry(
  * pending move from waiting to queued. Invariant: `pending` counts the upstream tasks
  * not yet succeeded or cached.
  */
-export async function releaseDependents(trx: Kysely<Database>, taskId: number, now: number): Promise<void> {
-  const dependents = trx.selectFrom('task_deps').select('task_id').where('depends_on', '=', taskId);
+export async function releaseDependents(trx: Kysely<Database>, taskId: number, now: number): Promise<number> {
+  // ids first, then updates by primary key: a subquery here made MariaDB (and PostgreSQL
+  // without statistics) scan and lock every task of the table
+  const rows = await trx.selectFrom('task_deps').select('task_id').where('depends_on', '=', taskId).execute();
+  const dependents = rows.map((r) => Number(r.task_id));
+  if (dependents.length === 0) return 0;
   await trx
     .updateTable('tasks')
     .set({ pending: sql`pending - 1` })
     .where('id', 'in', dependents)
     .where('state', '=', 'waiting')
     .execute();
-  await trx
+  const queued = await trx
     .updateTable('tasks')
     .set({ state: 'queued', queued_at: now, not_before: 0 })
     .where('id', 'in', dependents)
     .where('state', '=', 'waiting')
     .where('pending', '=', 0)
-    .execute();
+    .executeTakeFirst();
+  return Number(queued.numUpdatedRows);
 }
