@@ -1,6 +1,7 @@
 /**
  * The `orrery` command line. Exit codes (DESIGN.md): 0 all succeeded, 1 the job ended
- * with failed tasks, 2 invalid input or usage, 3 infrastructure (database, storage),
+ * with failed tasks, 2 invalid input or usage (or a job or task that does not exist), 3 infrastructure
+ * (database, storage, an Orrery server given by --server, including one refusing the token),
  * 130 interrupted (the job stays resumable), 70 an internal error (a bug: please report).
  */
 import { readFileSync } from 'node:fs';
@@ -45,6 +46,11 @@ function buildProgram(setExit: (code: number) => void): Command {
       .addOption(new Option('--db <path>', 'task database (default: <state-dir>/orrery.db)').env('ORRERY_DB'))
       .addOption(new Option('--store <dir>', 'file repository (default: <state-dir>/files)').env('ORRERY_STORE'))
       .option('--json', 'machine-readable output on stdout');
+  // reading and control commands ask a server's HTTP API instead of the database when given --server
+  const withRemote = (command: Command) =>
+    withState(command)
+      .addOption(new Option('--server <url>', 'ask the HTTP API of `orrery server` or `orrery ui` at this URL instead of opening the database').env('ORRERY_SERVER'))
+      .addOption(new Option('--token <token>', 'token for --server (retry and cancel need the admin token)').env('ORRERY_TOKEN'));
   const withJob = (command: Command) =>
     command
       .option('--config <file>', 'orrery.yaml with the task types (default: nearest to the job file)')
@@ -67,28 +73,28 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output on stdout')
     .action(run(validateCommand));
 
-  withState(program.command('status').argument('[job]', 'job id or name (default: list all jobs)'))
+  withRemote(program.command('status').argument('[job]', 'job id or name (default: list all jobs)'))
     .description('jobs and their task counts')
     .action(run(statusCommand));
-  withState(program.command('tasks').argument('<job>', 'job id or name'))
+  withRemote(program.command('tasks').argument('<job>', 'job id or name'))
     .description("a job's tasks")
     .option('--state <state>', 'only tasks in this state')
     .option('--type <type>', 'only tasks of this type')
     .action(run(tasksCommand));
-  withState(program.command('show').argument('<task>', 'task id, or JOB/TASK'))
+  withRemote(program.command('show').argument('<task>', 'task id, or JOB/TASK'))
     .description('a task: params, inputs, outputs, result, attempts')
     .action(run(showCommand));
-  withState(program.command('logs').argument('<task>', 'task id, or JOB/TASK'))
+  withRemote(program.command('logs').argument('<task>', 'task id, or JOB/TASK'))
     .description("an attempt's output (default: the latest attempt)")
     .option('--attempt <n>', 'attempt number')
     .action(run(logsCommand));
-  withState(program.command('retry').argument('<target>', 'JOB, or JOB/TASK for a task and its downstream'))
+  withRemote(program.command('retry').argument('<target>', 'JOB, or JOB/TASK for a task and its downstream'))
     .description('queue failed, upstream-failed and cancelled tasks again')
     .action(run(retryCommand));
-  withState(program.command('cancel').argument('<target>', 'JOB, or JOB/TASK for a task and its downstream'))
+  withRemote(program.command('cancel').argument('<target>', 'JOB, or JOB/TASK for a task and its downstream'))
     .description('cancel tasks that have not finished')
     .action(run(cancelCommand));
-  withState(program.command('files').argument('<job>', 'job id or name'))
+  withRemote(program.command('files').argument('<job>', 'job id or name'))
     .description("the current products of a job's working directory")
     .action(run(filesCommand));
   withState(program.command('export').argument('<job>', 'job id or name').argument('<dir>', 'directory to write'))
@@ -112,8 +118,14 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   // distributed mode: docs/distributed.md
   withState(program.command('server'))
-    .description('run the engine for workers on many machines: reaps expired leases, ends finished jobs')
+    .description('run the engine for workers on many machines (reaps expired leases, ends finished jobs) and serve the dashboard and HTTP API')
     .option('--lease <duration>', 'lease length workers use; expired ones are re-queued', '30s')
+    .option('--port <port>', 'port of the dashboard and HTTP API (0: any free port)', '8080')
+    .option('--host <address>', 'address to bind; beyond loopback every viewer needs a token', '127.0.0.1')
+    .addOption(new Option('--token <token>', 'admin token for retry/cancel (default: generated and printed)').env('ORRERY_TOKEN'))
+    .addOption(new Option('--read-token <token>', 'read-only token for viewers').env('ORRERY_READ_TOKEN'))
+    .option('--poll-ms <ms>', 'how often live updates look at the database', '500')
+    .option('--no-api', 'run the engine only: no dashboard, no HTTP API')
     .action(run(serverCommand));
   withState(program.command('worker'))
     .description('run tasks from the task database (--db) until stopped; SIGTERM drains')
@@ -131,7 +143,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('submit a job to the task database and return at once with its id')
     .option('--fail-fast', 'stop the whole job at the first task that fails for good')
     .action(run(submitCommand));
-  withState(program.command('workers'))
+  withRemote(program.command('workers'))
     .description('workers with host, pool, state, last heartbeat and current tasks')
     .option('--all', 'include stopped and lost workers')
     .action(run(workersCommand));

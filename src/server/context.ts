@@ -1,48 +1,22 @@
 /** What the API's routes share: the task database, the product bytes, the live feed. */
-import { createReadStream } from 'node:fs';
-import fs from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import type { Hono } from 'hono';
 import { NotFoundError } from '../core/errors.js';
 import type { TaskState } from '../core/types.js';
 import { LocalRepository } from '../files/local-repository.js';
+import type { FileRepository } from '../files/repository.js';
 import type { GroupEdge, JobRecord, Store } from '../store/store.js';
 import type { AuthEnv } from './auth.js';
 import type { LiveFeed } from './live-feed.js';
 
-/** Where the bytes of a product version come from (the file repository). */
-export interface ProductSource {
-  /** The bytes named by sha256, or null when the repository no longer has them. */
-  open(sha256: string): Promise<ReadableStream<Uint8Array> | null>;
-}
-
-/** Product bytes from a local content-addressed repository (embedded mode). */
-export function localProducts(root: string): ProductSource {
-  const repository = new LocalRepository(root);
-  return {
-    async open(sha256) {
-      const file = repository.objectPath(sha256);
-      try {
-        await fs.access(file);
-      } catch {
-        return null;
-      }
-      return Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
-    },
-  };
-}
-
 /**
- * Product bytes from any file repository that can open a version as a stream (the local one,
- * S3): what `orrery server` passes for distributed mode.
+ * Where the bytes of a product version come from: the job's file repository (local or S3,
+ * as `openFileRepository` opens it). Only `open` is needed.
  */
-export function productsFrom(repository: { open(sha256: string): Promise<Readable | null> }): ProductSource {
-  return {
-    async open(sha256) {
-      const stream = await repository.open(sha256);
-      return stream ? (Readable.toWeb(stream) as ReadableStream<Uint8Array>) : null;
-    },
-  };
+export type ProductSource = Pick<FileRepository, 'open'>;
+
+/** Product bytes from a local content-addressed repository directory (tests, benchmarks). */
+export function localProducts(root: string): ProductSource {
+  return new LocalRepository(root);
 }
 
 export interface ApiContext {

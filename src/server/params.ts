@@ -59,6 +59,12 @@ export function logQuery(c: Context) {
   return { ...parsed, follow: parsed.follow === '1' || parsed.follow === 'true' };
 }
 
+/** A yes/no query parameter: `1`/`true` or `0`/`false`, absent = no. */
+export function flagQuery(c: Context, name: string): boolean {
+  const value = parse(z.object({ [name]: z.enum(['0', '1', 'true', 'false']).optional() }), c.req.query())[name];
+  return value === '1' || value === 'true';
+}
+
 export function limitQuery(c: Context, max: number, fallback: number): { limit: number; offset: number } {
   return parse(z.object({ limit: count(max, fallback), offset: count(10_000_000, 0) }), c.req.query());
 }

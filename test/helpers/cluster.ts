@@ -54,8 +54,19 @@ export class Cluster {
     return child;
   }
 
+  /** `orrery server`: the engine, and the HTTP API on a free port (so tests may run side by side). */
   server(...args: string[]) {
-    return this.start('server', ...args);
+    return this.start('server', '--port', '0', ...args);
+  }
+
+  /** The address of a started server's HTTP API (`http://127.0.0.1:PORT/`), once it listens. */
+  async apiUrl(server: ChildProcess): Promise<string> {
+    let url = '';
+    await this.waitFor('the HTTP API to listen', () => {
+      url = /dashboard and HTTP API: (https?:\/\/[^/\s]+\/)/.exec(this.logs.get(server) ?? '')?.[1] ?? '';
+      return url !== '';
+    });
+    return url;
   }
 
   worker(...args: string[]) {

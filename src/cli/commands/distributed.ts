@@ -10,35 +10,60 @@ import { openDispatch } from '../../dispatch/open.js';
 import { runEngine } from '../../engine/server.js';
 import { submitPlan } from '../../engine/submit.js';
 import { openFileRepository } from '../../files/open.js';
+import type { FileRepository } from '../../files/repository.js';
 import { loadJob } from '../../spec/load.js';
 import { openStore, redact as redactUrl } from '../../store/open.js';
 import { WorkerPool } from '../../worker/worker-pool.js';
 import { ProcessRunner } from '../../worker/process-runner.js';
 import { type GlobalOptions, pathsOf, printJson, withStore } from '../context.js';
+import { type Dashboard, type DashboardFlags, dashboardSettings, startDashboard } from '../dashboard.js';
 import { durationFlag, memoryFlag, positiveInt } from '../flags.js';
+import { type RemoteOptions, withInspector } from '../inspector.js';
 import { table, time } from '../format.js';
 import { describeEvent } from '../progress.js';
 import { parseInputFlags } from './validate.js';
 
 const log = (who: string) => (message: string) => process.stderr.write(`${new Date().toISOString()} ${who}: ${message}\n`);
 
-export interface ServerOptions extends GlobalOptions {
+export interface ServerOptions extends GlobalOptions, DashboardFlags {
   lease: string;
+  /** False with --no-api: the engine alone. */
+  api: boolean;
 }
 
+/** The engine loop and, unless --no-api, the HTTP API and dashboard; both stop on SIGINT/SIGTERM. */
 export async function serverCommand(options: ServerOptions): Promise<number> {
   const paths = pathsOf(options);
-  const store = await openStore(paths.db);
   const leaseMs = durationFlag(options.lease, '--lease');
+  const settings = options.api === false ? null : dashboardSettings(options);
+  const say = log('server');
+  const store = await openStore(paths.db);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  log('server')(`engine running on ${redactUrl(paths.db)} (lease ${leaseMs} ms)`);
+  let files: FileRepository | null = null;
+  let dashboard: Dashboard | null = null;
   try {
-    await runEngine({ store, leaseMs, signal: stop.signal, log: log('server') });
+    if (settings) {
+      // downloads come from the jobs' file repository: the same --store / ORRERY_STORE the workers use
+      files = await openFileRepository(paths.files);
+      dashboard = await startDashboard(settings, {
+        store,
+        products: files,
+        mode: 'server',
+        retryHint: () => 'workers will run them',
+        onError: (error) => say(`API: ${error.stack ?? error.message}`),
+      });
+      for (const line of [`dashboard and HTTP API: ${dashboard.url}`, ...dashboard.banner]) say(line);
+    }
+    say(`engine running on ${redactUrl(paths.db)} (lease ${leaseMs} ms)`);
+    await runEngine({ store, leaseMs, signal: stop.signal, log: say });
+    say('stopped');
   } finally {
+    await dashboard?.server.close();
     await store.close();
+    files?.close?.();
   }
   return 0;
 }
@@ -145,9 +170,9 @@ export async function submitCommand(jobFile: string, options: SubmitOptions): Pr
   return 0;
 }
 
-export function workersCommand(options: GlobalOptions & { all?: boolean }): Promise<number> {
-  return withStore(options, async (store) => {
-    const workers = (await store.listRegisteredWorkers()).filter((w) => options.all || w.state === 'active' || w.state === 'draining');
+export function workersCommand(options: RemoteOptions & { all?: boolean }): Promise<number> {
+  return withInspector(options, async (inspector) => {
+    const workers = (await inspector.workers()).filter((w) => options.all || w.state === 'active' || w.state === 'draining');
     if (options.json) printJson(workers);
     else if (workers.length === 0) process.stdout.write('no workers\n');
     else {

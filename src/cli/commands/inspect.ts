@@ -1,47 +1,43 @@
-/** Reading commands: status, tasks, show, logs, files. All take --json. */
-import { InvalidInputError, NotFoundError } from '../../core/errors.js';
+/** Reading commands: status, tasks, show, logs, files. All take --json, and --server to ask a server's API. */
+import { InvalidInputError } from '../../core/errors.js';
 import { allTaskStates } from '../../core/states.js';
 import type { TaskState } from '../../core/types.js';
-import type { Store, TaskRecord } from '../../store/store.js';
-import { type GlobalOptions, printJson, withStore } from '../context.js';
+import { printJson } from '../context.js';
+import { positiveInt } from '../flags.js';
 import { bytes, countsLine, errorSummary, seconds, table, time } from '../format.js';
+import { type JobSummary, type RemoteOptions, withInspector } from '../inspector.js';
 
-export function statusCommand(jobRef: string | undefined, options: GlobalOptions): Promise<number> {
-  return withStore(options, async (store) => {
+export function statusCommand(jobRef: string | undefined, options: RemoteOptions): Promise<number> {
+  return withInspector(options, async (inspector) => {
     if (jobRef === undefined) {
-      const jobs = await store.listJobs();
-      const rows = [];
-      for (const job of jobs) rows.push({ ...job, counts: await store.countTasks(job.id) });
-      if (options.json) printJson(rows.map(jobJson));
-      else if (rows.length === 0) process.stdout.write('no jobs yet\n');
+      const jobs = await inspector.jobs();
+      if (options.json) printJson(jobs.map(jobJson));
+      else if (jobs.length === 0) process.stdout.write('no jobs yet\n');
       else {
         process.stdout.write(
           `${table(
             ['JOB', 'NAME', 'STATE', 'CREATED', 'TASKS'],
-            rows.map((r) => [r.id, r.name, r.state, time(r.createdAt), countsLine(r.counts)]),
+            jobs.map((r) => [r.id, r.name, r.state, time(r.createdAt), countsLine(r.counts)]),
           )}\n`,
         );
       }
       return 0;
     }
-    const job = await store.getJob(jobRef);
-    const counts = await store.countTasks(job.id);
-    const byType = await store.countTasksByType(job.id);
-    const failed = await store.listTasks(job.id, { state: 'failed', limit: 10 });
+    const job = await inspector.job(jobRef);
     if (options.json) {
-      printJson({ ...jobJson({ ...job, counts }), types: byType, failures: failed.map((t) => ({ task: t.name, id: t.id, error: t.error })) });
+      printJson({ ...jobJson(job), types: job.types, failures: job.failures.map((t) => ({ task: t.name, id: t.id, error: t.error })) });
       return 0;
     }
     process.stdout.write(`job ${job.id} ${job.name}: ${job.state}  (created ${time(job.createdAt)}${job.finishedAt ? `, finished ${time(job.finishedAt)}` : ''})\n`);
-    process.stdout.write(`tasks: ${countsLine(counts)}\n\n`);
-    const states = allTaskStates.filter((s) => Object.values(byType).some((c) => c[s] > 0));
-    process.stdout.write(`${table(['TYPE', ...states.map((s) => s.toUpperCase())], Object.entries(byType).map(([type, c]) => [type, ...states.map((s) => c[s])]))}\n`);
-    for (const task of failed) process.stdout.write(`\nfailed: ${task.name}\n  ${(task.error ?? '').split('\n').join('\n  ')}\n`);
+    process.stdout.write(`tasks: ${countsLine(job.counts)}\n\n`);
+    const states = allTaskStates.filter((s) => Object.values(job.types).some((c) => c[s] > 0));
+    process.stdout.write(`${table(['TYPE', ...states.map((s) => s.toUpperCase())], Object.entries(job.types).map(([type, c]) => [type, ...states.map((s) => c[s])]))}\n`);
+    for (const task of job.failures) process.stdout.write(`\nfailed: ${task.name}\n  ${(task.error ?? '').split('\n').join('\n  ')}\n`);
     return 0;
   });
 }
 
-export interface TasksOptions extends GlobalOptions {
+export interface TasksOptions extends RemoteOptions {
   state?: string;
   type?: string;
 }
@@ -50,9 +46,8 @@ export function tasksCommand(jobRef: string, options: TasksOptions): Promise<num
   if (options.state && !allTaskStates.includes(options.state as TaskState)) {
     throw new InvalidInputError('', '--state', `expected one of ${allTaskStates.join(', ')}, got ${JSON.stringify(options.state)}`);
   }
-  return withStore(options, async (store) => {
-    const job = await store.getJob(jobRef);
-    const tasks = await store.listTasks(job.id, { state: options.state as TaskState | undefined, type: options.type });
+  return withInspector(options, async (inspector) => {
+    const tasks = await inspector.tasks(jobRef, { state: options.state as TaskState | undefined, type: options.type });
     if (options.json) {
       printJson(tasks);
       return 0;
@@ -67,16 +62,13 @@ export function tasksCommand(jobRef: string, options: TasksOptions): Promise<num
   });
 }
 
-export function showCommand(taskRef: string, options: GlobalOptions): Promise<number> {
-  return withStore(options, async (store) => {
-    const task = await store.getTask(taskRef);
-    const attempts = await store.listAttempts(task.id);
-    const deps = await store.dependencies(task.id);
+export function showCommand(taskRef: string, options: RemoteOptions): Promise<number> {
+  return withInspector(options, async (inspector) => {
+    const { task, job, attempts, upstream, downstream } = await inspector.task(taskRef);
     if (options.json) {
-      printJson({ ...task, attempts, upstream: deps.upstream, downstream: deps.downstream });
+      printJson({ ...task, attempts, upstream, downstream });
       return 0;
     }
-    const job = await store.getJob(task.jobId);
     const lines = [
       `task ${task.id} ${task.name} (job ${job.id} ${job.name})`,
       `type:      ${task.type}`,
@@ -85,8 +77,8 @@ export function showCommand(taskRef: string, options: GlobalOptions): Promise<nu
       `inputs:    ${JSON.stringify(task.inputs)}`,
       `outputs:   ${JSON.stringify(task.outputs)}`,
       `result:    ${task.result ? JSON.stringify(task.result) : ''}`,
-      `upstream:  ${deps.upstream.join(', ')}`,
-      `downstream: ${deps.downstream.join(', ')}`,
+      `upstream:  ${upstream.join(', ')}`,
+      `downstream: ${downstream.join(', ')}`,
       `defined at: ${task.source}`,
     ];
     if (task.error) lines.push(`error:\n  ${task.error.split('\n').join('\n  ')}`);
@@ -103,12 +95,10 @@ export function showCommand(taskRef: string, options: GlobalOptions): Promise<nu
   });
 }
 
-export function logsCommand(taskRef: string, options: GlobalOptions & { attempt?: string }): Promise<number> {
-  return withStore(options, async (store) => {
-    const task = await store.getTask(taskRef);
-    const origin = await cacheOrigin(store, task);
-    const attempt = await pickAttempt(store, origin?.id ?? task.id, task.name, options.attempt);
-    const lines = await store.readLogs(attempt.id);
+export function logsCommand(taskRef: string, options: RemoteOptions & { attempt?: string }): Promise<number> {
+  const wanted = options.attempt === undefined ? undefined : positiveInt(options.attempt, '--attempt');
+  return withInspector(options, async (inspector) => {
+    const { task, attempt, origin, lines } = await inspector.logs(taskRef, wanted);
     if (options.json) {
       printJson({ task: task.name, attempt: attempt.number, state: attempt.state, cached_from: origin ? origin.id : null, lines });
       return 0;
@@ -119,26 +109,9 @@ export function logsCommand(taskRef: string, options: GlobalOptions & { attempt?
   });
 }
 
-/** For a cached task, the task whose attempt produced the reused result. */
-async function cacheOrigin(store: Store, task: TaskRecord): Promise<TaskRecord | null> {
-  if (task.state !== 'cached' || !task.cacheKey) return null;
-  const entry = await store.findCacheEntry(task.cacheKey);
-  return entry && entry.taskId !== task.id ? store.getTaskById(entry.taskId).catch(() => null) : null;
-}
-
-async function pickAttempt(store: Store, taskId: number, name: string, wanted: string | undefined) {
-  const attempts = await store.listAttempts(taskId);
-  if (attempts.length === 0) throw new NotFoundError(`task ${name} has no attempts yet (it never started, or its result came from the cache)`);
-  if (wanted === undefined) return attempts[attempts.length - 1];
-  const found = attempts.find((a) => a.number === Number(wanted));
-  if (!found) throw new NotFoundError(`task ${name} has no attempt ${wanted}; it has attempts 1..${attempts.length}`);
-  return found;
-}
-
-export function filesCommand(jobRef: string, options: GlobalOptions): Promise<number> {
-  return withStore(options, async (store) => {
-    const job = await store.getJob(jobRef);
-    const products = await store.listProducts(job.id);
+export function filesCommand(jobRef: string, options: RemoteOptions): Promise<number> {
+  return withInspector(options, async (inspector) => {
+    const { job, products } = await inspector.products(jobRef);
     if (options.json) printJson(products);
     else {
       process.stdout.write(
@@ -152,7 +125,7 @@ export function filesCommand(jobRef: string, options: GlobalOptions): Promise<nu
   });
 }
 
-function jobJson(job: { id: number; name: string; state: string; workdir: string; createdAt: number; finishedAt: number | null; counts: Record<TaskState, number> }) {
+function jobJson(job: JobSummary) {
   const total = Object.values(job.counts).reduce((a, b) => a + b, 0);
   return { job: job.id, name: job.name, state: job.state, workdir: job.workdir, created_at: job.createdAt, finished_at: job.finishedAt, counts: job.counts, total };
 }

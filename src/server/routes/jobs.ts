@@ -1,9 +1,10 @@
 /** /api/jobs: the jobs, one job's progress, its tasks, graph, timeline and products. */
+import { Readable } from 'node:stream';
 import type { JobRecord, TaskRecord } from '../../store/store.js';
 import { requireAccess } from '../auth.js';
 import { type ApiApp, type ApiContext, notFound, totalOf } from '../context.js';
 import { jobGraph } from '../graph.js';
-import { limitQuery, taskListQuery } from '../params.js';
+import { flagQuery, limitQuery, taskListQuery } from '../params.js';
 
 export function jobJson(job: JobRecord, counts: Record<string, number>) {
   return {
@@ -77,8 +78,10 @@ export function jobRoutes(app: ApiApp, ctx: ApiContext): void {
   app.get('/api/jobs/:job/tasks', read, async (c) => {
     const job = await store.getJob(c.req.param('job'));
     const filter = taskListQuery(c);
+    // full=1: whole task records (params, inputs, outputs, result, the full error), as `orrery tasks --json` prints them
+    const full = flagQuery(c, 'full');
     const [tasks, total] = await Promise.all([store.listTasks(job.id, filter), store.countMatchingTasks(job.id, filter)]);
-    return c.json({ job: job.id, total, limit: filter.limit, offset: filter.offset, tasks: tasks.map(taskRow) });
+    return c.json({ job: job.id, total, limit: filter.limit, offset: filter.offset, tasks: full ? tasks : tasks.map(taskRow) });
   });
 
   app.get('/api/jobs/:job/graph', read, async (c) => {
@@ -103,10 +106,10 @@ export function jobRoutes(app: ApiApp, ctx: ApiContext): void {
     const path = c.req.param('path');
     const [product] = await store.productDetails(job.id, [path]);
     if (!product) notFound(`job ${job.id} has no current product ${JSON.stringify(path)}; GET /api/jobs/${job.id}/products lists them`);
-    const bytes = await ctx.products.open(product.sha256);
-    if (!bytes) notFound(`the bytes of ${path} (sha256 ${product.sha256}) are no longer in the file repository`);
+    const stream = await ctx.products.open(product.sha256);
+    if (!stream) notFound(`the bytes of ${path} (sha256 ${product.sha256}) are no longer in the file repository`);
     const filename = path.split('/').pop() ?? 'product';
-    return c.body(bytes, 200, {
+    return c.body(Readable.toWeb(stream) as ReadableStream<Uint8Array>, 200, {
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(product.size),
       'Content-Disposition': `attachment; filename="${filename.replace(/[^\w.-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(filename)}`,

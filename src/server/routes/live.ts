@@ -30,6 +30,9 @@ export function liveRoutes(app: ApiApp, ctx: ApiContext, metrics: ServerMetrics,
 
   app.get('/api/workers', read, async (c) => c.json(await store.listWorkers()));
 
+  // the workers of distributed mode as they registered (pool, state, heartbeat), as `orrery workers --json` prints them
+  app.get('/api/workers/registered', read, async (c) => c.json(await store.listRegisteredWorkers()));
+
   /**
    * `job` events carry a job's state and counts whenever they change; `attempts` events the
    * highest attempt id when an attempt starts. `?job=ID` limits `job` events to one job.

@@ -1,7 +1,7 @@
-/** /api/tasks/:id: a task with its attempts, products and neighbours; its logs; retry and cancel. */
+/** /api/tasks/:id: a task with its attempts, products and neighbours; its dependencies; its logs; retry and cancel. */
 import { streamSSE } from 'hono/streaming';
 import { NotFoundError } from '../../core/errors.js';
-import type { AttemptRecord, Store, TaskRecord } from '../../store/store.js';
+import type { Store, TaskRecord } from '../../store/store.js';
 import { requireAccess } from '../auth.js';
 import type { ApiApp, ApiContext } from '../context.js';
 import { idParam, logQuery } from '../params.js';
@@ -47,7 +47,9 @@ export async function taskDetail(store: Store, task: TaskRecord) {
   return {
     ...task,
     job: { id: job.id, name: job.name, state: job.state },
-    attempts: attempts.map(attemptJson),
+    attempts,
+    // the task's own attempt counter (against maxAttempts), which `attempts` above replaces by the list
+    attemptCount: task.attempts,
     inputs,
     outputs,
     inputPaths: task.inputs,
@@ -58,11 +60,6 @@ export async function taskDetail(store: Store, task: TaskRecord) {
     downstreamTotal: links.downstreamTotal,
     cachedFrom: origin ? { id: origin.id, name: origin.name, jobId: origin.jobId } : null,
   };
-}
-
-function attemptJson(a: AttemptRecord) {
-  const { scratch: _scratch, ...rest } = a;
-  return rest;
 }
 
 /** The attempt whose log a task shows: the wanted one, else the latest; a cached task shows its origin's. */
@@ -85,6 +82,12 @@ export function taskRoutes(app: ApiApp, ctx: ApiContext): void {
   app.get('/api/jobs/:job/task/:name{.+}', read, async (c) => {
     const job = await store.getJob(c.req.param('job'));
     return c.json(await taskDetail(store, await store.getTask(`${job.id}/${c.req.param('name')}`)));
+  });
+
+  // every task directly upstream and downstream, by name (the task itself lists the first 200 with their states)
+  app.get('/api/tasks/:id/dependencies', read, async (c) => {
+    const task = await store.getTaskById(idParam(c, 'id'));
+    return c.json(await store.dependencies(task.id));
   });
 
   app.get('/api/tasks/:id/logs', read, async (c) => {

@@ -1,0 +1,139 @@
+// One worker process of the queue-throughput benchmark (forked by distributed-throughput.mjs):
+//   node distributed-queue-child.mjs SYSTEM DB_URL CONCURRENCY [VARIANT]
+// SYSTEM is orrery | graphile-worker | pg-boss. The process connects and prepares, sends
+// {ready}, starts its CONCURRENCY consumers of no-op jobs on {go}, and stops on {stop}
+// (then sends {stopped, handled}). Every system gets the same shape: CONCURRENCY jobs in
+// flight at once in this process, each consumer taking one job at a time (except the
+// "batched" variants, which are labelled as such in the report).
+import os from 'node:os';
+import { distImport, sleep } from './distributed-common.mjs';
+
+const [system, url, concurrencyArg, variant = 'default'] = process.argv.slice(2);
+const concurrency = Number(concurrencyArg);
+let handled = 0;
+
+const send = (message) => process.send?.(message);
+const nextMessage = (type) =>
+  new Promise((resolve) => {
+    const on = (m) => {
+      if (m?.type === type) {
+        process.off('message', on);
+        resolve(m);
+      }
+    };
+    process.on('message', on);
+  });
+
+async function orrery() {
+  const { openStore } = await distImport('store/open.js');
+  const store = await openStore(url);
+  const worker = `bench-${os.hostname()}:${process.pid}`;
+  const host = os.hostname();
+  let stopping = false;
+  const usage = { wallMs: 0, cpuMs: 0, peakRss: 0 };
+  // the no-op task: claim one task, open its attempt, record its success — the three store
+  // calls an `orrery worker` makes per task, without the process it would spawn
+  const consumer = async () => {
+    while (!stopping) {
+      const claims = await store.claim({ worker, limit: 1, leaseMs: 30_000, accept: () => true });
+      if (claims.length === 0) {
+        await sleep(5);
+        continue;
+      }
+      for (const claim of claims) {
+        const attempt = await store.startAttempt(claim, { host, scratch: '' });
+        if (!attempt) throw new Error(`lost the lease of task ${claim.task.id} at once`);
+        const ok = await store.succeed(claim, attempt.id, {
+          cacheKey: `bench-${claim.task.id}`,
+          outputs: {},
+          result: null,
+          exitCode: 0,
+          usage,
+        });
+        if (!ok) throw new Error(`task ${claim.task.id}: success fenced out`);
+        handled += 1;
+      }
+    }
+  };
+  send({ type: 'ready' });
+  await nextMessage('go');
+  const consumers = Array.from({ length: concurrency }, consumer);
+  await nextMessage('stop');
+  stopping = true;
+  await Promise.all(consumers);
+  await store.close();
+}
+
+async function graphileWorker() {
+  const { run, runMigrations } = await import('graphile-worker');
+  await runMigrations({ connectionString: url, logger: quietGraphileLogger(await import('graphile-worker')) });
+  // the documented no-op setup: a task list with one task that does nothing
+  const options = {
+    connectionString: url,
+    concurrency,
+    noHandleSignals: true,
+    pollInterval: 2000,
+    logger: quietGraphileLogger(await import('graphile-worker')),
+    taskList: {
+      noop: async () => {
+        handled += 1;
+      },
+    },
+  };
+  if (variant === 'batched') {
+    // graphile-worker's performance preset (worker.graphile.org/docs/performance):
+    // a local queue that locks jobs 500 at a time, completions batched
+    options.preset = { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } };
+    options.maxPoolSize = Math.max(10, concurrency + 2);
+  }
+  send({ type: 'ready' });
+  await nextMessage('go');
+  const runner = await run(options);
+  await nextMessage('stop');
+  await runner.stop();
+}
+
+function quietGraphileLogger(gw) {
+  return new gw.Logger(() => (level, message) => {
+    if (level === 'error') process.stderr.write(`graphile-worker: ${message}\n`);
+  });
+}
+
+async function pgBoss() {
+  const { default: PgBoss } = await import('pg-boss');
+  const boss = new PgBoss({ connectionString: url, max: Math.max(10, concurrency + 2), supervise: false, schedule: false });
+  boss.on('error', (error) => process.stderr.write(`pg-boss: ${error.message}\n`));
+  await boss.start();
+  send({ type: 'ready' });
+  await nextMessage('go');
+  // pg-boss 10 has no per-worker concurrency option: each work() is one polling consumer,
+  // so CONCURRENCY consumers of batchSize 1 (default variant); pollingIntervalSeconds at
+  // its minimum (0.5 s). The batched variant: one consumer fetching CONCURRENCY × 25 jobs.
+  const batched = variant === 'batched';
+  const consumers = batched ? 1 : concurrency;
+  const batchSize = batched ? concurrency * 25 : 1;
+  for (let i = 0; i < consumers; i++) {
+    await boss.work('noop', { batchSize, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      handled += jobs.length;
+    });
+  }
+  await nextMessage('stop');
+  await boss.stop({ graceful: true, wait: true, timeout: 5000 });
+}
+
+const systems = { orrery, 'graphile-worker': graphileWorker, 'pg-boss': pgBoss };
+if (!systems[system]) {
+  process.stderr.write(`unknown system ${system}\n`);
+  process.exit(2);
+}
+// the parent went away (crashed, interrupted): do not linger
+process.on('disconnect', () => process.exit(0));
+try {
+  await systems[system]();
+  await new Promise((resolve) => process.send({ type: 'stopped', handled }, resolve));
+  process.exit(0);
+} catch (error) {
+  process.stderr.write(`${system}: ${error.stack ?? error.message}\n`);
+  send({ type: 'failed', message: error.message });
+  process.exit(1);
+}
