@@ -49,6 +49,8 @@ export interface EmbeddedRunOptions {
   leaseMs?: number;
   onEvent?(event: PoolEvent): void;
   onJob?(job: JobRecord, resumed: boolean, store: Store): void;
+  /** Called when the run is over, while the task database is still open (a last progress frame). */
+  onEnd?(): Promise<void>;
   /** Aborting stops the run: running tasks are killed and re-queued, the job stays resumable. */
   interrupt?: AbortSignal;
 }
@@ -129,6 +131,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
     const state = interrupted ? 'running' : await store.settleJob(job.id);
     return { job: await store.getJob(job.id), state, counts: await store.countTasks(job.id), interrupted, resumed, requeued: requeued.length };
   } finally {
+    await options.onEnd?.().catch(() => {});
     await store.close();
     files.close?.();
     lock.release();

@@ -63,8 +63,10 @@ export async function runCommand(jobArg: string, options: RunOptions): Promise<n
         progress = createProgress(store, job, process.stdout, Boolean(options.json || options.quiet));
       },
       onEvent: (event) => progress?.event(event),
+      onEnd: async () => {
+        await progress?.stop();
+      },
     });
-    await (progress as Progress | null)?.stop();
     const wall = (performance.now() - started) / 1000;
     const total = Object.values(result.counts).reduce((a, b) => a + b, 0);
     if (options.json) {
