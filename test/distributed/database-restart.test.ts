@@ -52,9 +52,10 @@ describe.skipIf(!process.env.ORRERY_TEST_POSTGRES || !PrivatePostgres.available(
       // reported once per outage, not once per failed query
       expect(log.match(/unreachable/g)?.length ?? 0).toBeLessThanOrEqual(4);
     }
-    const workerLogs = workers.map((w) => cluster.logs.get(w)!).join('\n');
-    expect(workerLogs).toMatch(/task database unreachable/);
-    expect(workerLogs).toMatch(/reachable again/);
+    const workerLogs = () => workers.map((w) => cluster.logs.get(w)!).join('\n');
+    expect(workerLogs()).toMatch(/task database unreachable/);
+    // "back" is said once the database has answered for a couple of seconds without an error
+    await cluster.waitFor('a worker to say the database is back', () => /reachable again/.test(workerLogs()), 15_000);
     expect(cluster.logs.get(server)).not.toMatch(/internal error/);
   }, 150_000);
 });
