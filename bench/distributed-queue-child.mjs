@@ -31,19 +31,17 @@ async function orrery() {
   const host = os.hostname();
   let stopping = false;
   const usage = { wallMs: 0, cpuMs: 0, peakRss: 0 };
-  // the no-op task: claim one task, open its attempt, record its success — the three store
-  // calls an `orrery worker` makes per task, without the process it would spawn
+  // the no-op task: claim one task (which opens its attempt) and record its success — the
+  // store calls an `orrery worker` makes per task, without the process it would spawn
   const consumer = async () => {
     while (!stopping) {
-      const claims = await store.claim({ worker, limit: 1, leaseMs: 30_000, accept: () => true });
+      const claims = await store.claim({ worker, host, scratchRoot: os.tmpdir(), limit: 1, leaseMs: 30_000, accept: () => true });
       if (claims.length === 0) {
         await sleep(5);
         continue;
       }
       for (const claim of claims) {
-        const attempt = await store.startAttempt(claim, { host, scratch: '' });
-        if (!attempt) throw new Error(`lost the lease of task ${claim.task.id} at once`);
-        const ok = await store.succeed(claim, attempt.id, {
+        const ok = await store.succeed(claim, {
           cacheKey: `bench-${claim.task.id}`,
           outputs: {},
           result: null,

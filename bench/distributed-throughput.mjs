@@ -139,7 +139,7 @@ export async function throughput({ adminUrl, scale, procs, concurrency, repeat }
   say(`\n## Queue throughput: no-op jobs on PostgreSQL, ${slots} for every system`);
   say(`  ${fmt.int(n)} jobs queued per run, each run capped at ${capSeconds} s; steady rate between 5% and 95% done`);
   const runs = [
-    { label: 'Orrery (Store API: claim → startAttempt → succeed)', system: 'orrery', variant: 'default' },
+    { label: 'Orrery (Store API: claim → succeed)', system: 'orrery', variant: 'default' },
     { label: 'graphile-worker (defaults)', system: 'graphile-worker', variant: 'default' },
     { label: 'pg-boss (work() × C, batchSize 1)', system: 'pg-boss', variant: 'default' },
     { label: 'graphile-worker, batched (localQueue 500)', system: 'graphile-worker', variant: 'batched', context: true },

@@ -7,7 +7,7 @@ import { emptyCounts } from '../core/states.js';
 import type { JobState, JsonObject, TaskState, TaskType } from '../core/types.js';
 import type { Dialect } from './dialect.js';
 import type { Database } from './schema.js';
-import { closeAttempt, openAttempt } from './sql/attempts.js';
+import { closeAttempt, dropAttempt } from './sql/attempts.js';
 import { claimTasks } from './sql/claim.js';
 import { markDone, recordOutputs, rememberCacheEntry, releaseDependents } from './sql/complete.js';
 import { cancelTasks, retryTasks, settleJob } from './sql/control.js';
@@ -68,9 +68,9 @@ export class SqlStore extends StoreReader implements Store {
 
   async claim(request: ClaimRequest): Promise<ClaimedTask[]> {
     const now = this.now();
-    const { ids, leaseToken } = await this.write((trx) => claimTasks(trx, this.dialect, request, now));
-    if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('id').execute();
+    const { rows, leaseToken } = await this.write((trx) => claimTasks(trx, this.dialect, request, now));
+    if (rows.length === 0) return [];
+    const upstream = await this.upstreamOf(rows.map((row) => Number(row.id)));
     const claimed: ClaimedTask[] = [];
     for (const row of rows) {
       const task = toTaskRecord(row);
@@ -82,8 +82,10 @@ export class SqlStore extends StoreReader implements Store {
         type: type.type,
         typeHash: type.hash,
         leaseToken,
+        attempt: row.attempt,
         inputs: await this.inputVersions(task.jobId, task.inputs),
-        ...(await this.upstreamOf(task.id)),
+        resultsOf: upstream.get(task.id)?.resultsOf ?? {},
+        upstreamKeys: upstream.get(task.id)?.upstreamKeys ?? {},
       });
     }
     return claimed;
@@ -106,6 +108,7 @@ export class SqlStore extends StoreReader implements Store {
     return this.write(async (trx) => {
       const done = await markDone(trx, this.fence(claim), { state: 'cached', cacheKey: entry.cacheKey, result, countAttempt: false }, now);
       if (!done) return false;
+      await dropAttempt(trx, claim.attempt.id);
       await recordOutputs(trx, this.dialect, claim.job.id, null, entry.outputs, now);
       if ((await releaseDependents(trx, claim.task.id, now)) > 0) await this.dialect.notifyQueued(trx);
       return true;
@@ -118,6 +121,7 @@ export class SqlStore extends StoreReader implements Store {
       await lockJob(trx, this.dialect, claim.job.id);
       const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: null, result: JSON.stringify(result), countAttempt: false }, now);
       if (!done) return false;
+      await dropAttempt(trx, claim.attempt.id);
       await this.extend(trx, claim, extension, now);
       await releaseDependents(trx, claim.task.id, now);
       await this.dialect.notifyQueued(trx);
@@ -137,10 +141,6 @@ export class SqlStore extends StoreReader implements Store {
     return Object.fromEntries([...info.types].map(([name, t]) => [name, t.type]));
   }
 
-  startAttempt(claim: ClaimedTask, where: { host: string; scratch: string }) {
-    return this.write((trx) => openAttempt(trx, this.dialect, { ...this.fence(claim), worker: claim.task.worker ?? '' }, where, this.now()));
-  }
-
   async recordProcess(attemptId: number, pid: number, pidStart: number | null): Promise<void> {
     await this.db.updateTable('attempts').set({ pid, pid_start: pidStart }).where('id', '=', attemptId).execute();
   }
@@ -157,7 +157,8 @@ export class SqlStore extends StoreReader implements Store {
     });
   }
 
-  async succeed(claim: ClaimedTask, attemptId: number, success: Success, spawned?: Extension): Promise<boolean> {
+  async succeed(claim: ClaimedTask, success: Success, spawned?: Extension): Promise<boolean> {
+    const attemptId = claim.attempt.id;
     const now = this.now();
     const result = success.result === null ? null : JSON.stringify(success.result);
     return this.write(async (trx) => {
@@ -175,14 +176,14 @@ export class SqlStore extends StoreReader implements Store {
     });
   }
 
-  async fail(claim: ClaimedTask, attemptId: number | null, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'> {
+  async fail(claim: ClaimedTask, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'> {
     const now = this.now();
     return this.write(async (trx) => {
       const outcome = await failTask(trx, { ...this.fence(claim), backoffMs: claim.type.backoffMs }, failure, now);
-      if (outcome !== 'fenced' && attemptId !== null) {
+      if (outcome !== 'fenced') {
         await closeAttempt(
           trx,
-          attemptId,
+          claim.attempt.id,
           { state: 'failed', exitCode: failure.exitCode, signal: failure.signal, usage: failure.usage, error: failure.error, result: null },
           now,
         );
@@ -323,19 +324,22 @@ export class SqlStore extends StoreReader implements Store {
     return out;
   }
 
-  private async upstreamOf(taskId: number): Promise<Pick<ClaimedTask, 'resultsOf' | 'upstreamKeys'>> {
+  /** Results and cache keys of the tasks each claimed task depends on, by task name. */
+  private async upstreamOf(taskIds: number[]): Promise<Map<number, Pick<ClaimedTask, 'resultsOf' | 'upstreamKeys'>>> {
     const rows = await this.db
       .selectFrom('task_deps as d')
       .innerJoin('tasks as t', 't.id', 'd.depends_on')
-      .select(['t.name', 't.result', 't.cache_key'])
-      .where('d.task_id', '=', taskId)
+      .select(['d.task_id', 't.name', 't.result', 't.cache_key'])
+      .where('d.task_id', 'in', taskIds)
       .execute();
-    const resultsOf: ClaimedTask['resultsOf'] = {};
-    const upstreamKeys: ClaimedTask['upstreamKeys'] = {};
+    const byTask = new Map<number, Pick<ClaimedTask, 'resultsOf' | 'upstreamKeys'>>();
     for (const row of rows) {
-      if (row.result !== null) resultsOf[row.name] = JSON.parse(row.result);
-      if (row.cache_key !== null) upstreamKeys[row.name] = row.cache_key;
+      const taskId = Number(row.task_id);
+      let upstream = byTask.get(taskId);
+      if (!upstream) byTask.set(taskId, (upstream = { resultsOf: {}, upstreamKeys: {} }));
+      if (row.result !== null) upstream.resultsOf[row.name] = JSON.parse(row.result);
+      if (row.cache_key !== null) upstream.upstreamKeys[row.name] = row.cache_key;
     }
-    return { resultsOf, upstreamKeys };
+    return byTask;
   }
 }

@@ -77,12 +77,24 @@ export interface ClaimedTask {
   type: TaskType;
   typeHash: string;
   leaseToken: string;
+  /**
+   * The attempt this claim opened: a claim is an attempt (its lease token fences every later
+   * write). A cache hit or a control block deletes it again — nothing ran.
+   */
+  attempt: ClaimedAttempt;
   /** Semantic input name -> product path and its current version. */
   inputs: Record<string, FileVersion & { path: string }>;
   /** Results of the tasks this one depends on, by task name. */
   resultsOf: Record<string, JsonValue>;
   /** Cache keys of the tasks this one depends on, by task name (part of its own cache key). */
   upstreamKeys: Record<string, string>;
+}
+
+export interface ClaimedAttempt {
+  id: number;
+  number: number;
+  /** The attempt's own scratch directory, named by task id and lease token. */
+  scratch: string;
 }
 
 export interface CacheEntry {
@@ -125,6 +137,10 @@ export interface LogLine {
 
 export interface ClaimRequest {
   worker: string;
+  /** Recorded on the attempts the claim opens. */
+  host: string;
+  /** Each attempt's scratch directory is made under this one. */
+  scratchRoot: string;
   limit: number;
   leaseMs: number;
   jobId?: number;
@@ -240,17 +256,16 @@ export interface Store {
   claim(request: ClaimRequest): Promise<ClaimedTask[]>;
   findCacheEntry(cacheKey: string): Promise<CacheEntry | undefined>;
   completeFromCache(claim: ClaimedTask, entry: CacheEntry): Promise<boolean>;
-  startAttempt(claim: ClaimedTask, where: { host: string; scratch: string }): Promise<{ id: number; number: number } | undefined>;
   recordProcess(attemptId: number, pid: number, pidStart: number | null): Promise<void>;
   appendLogs(lines: LogLine[]): Promise<void>;
   /** Records a success; tasks the code spawned join the job in the same transaction. */
-  succeed(claim: ClaimedTask, attemptId: number, success: Success, spawned?: Extension): Promise<boolean>;
+  succeed(claim: ClaimedTask, success: Success, spawned?: Extension): Promise<boolean>;
   /** Completes a control task with its result and the tasks it adds to the job. */
   completeControl(claim: ClaimedTask, result: JsonObject, extension: Extension): Promise<boolean>;
   /** Every task type of a job, by name. */
   jobTypes(jobId: number): Promise<Record<string, TaskType>>;
   /** Returns what became of the task, or 'fenced' if the lease was no longer ours. */
-  fail(claim: ClaimedTask, attemptId: number | null, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'>;
+  fail(claim: ClaimedTask, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'>;
   /** Renews the leases of a worker's running tasks; returns the ids it no longer holds. */
   heartbeat(worker: string, held: Array<{ taskId: number; leaseToken: string }>, leaseMs: number): Promise<number[]>;
   /**

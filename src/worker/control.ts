@@ -25,6 +25,6 @@ export async function executeControl(claim: ClaimedTask, store: Store): Promise<
     error = caught.message;
   }
   // a condition that cannot be evaluated or a body that contradicts the job: no retry helps
-  const outcome = await retryThroughOutage(() => store.fail(claim, null, { error, exitCode: null, signal: null, usage: null, retryable: false }));
+  const outcome = await retryThroughOutage(() => store.fail(claim, { error, exitCode: null, signal: null, usage: null, retryable: false }));
   return outcome === 'fenced' ? { outcome } : { outcome, error };
 }

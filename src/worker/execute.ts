@@ -31,6 +31,11 @@ export interface ExecuteContext {
   /** Set when the task needs more than this machine can ever give. */
   impossible?: string;
   onStart?(claim: ClaimedTask, attempt: number): void;
+  /**
+   * The task's processes have ended: its cores and memory are free for the next task while
+   * its outputs and outcome are still being recorded.
+   */
+  onProcessesEnded?(): void;
 }
 
 export type ExecuteResult =
@@ -42,11 +47,10 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
   if (claim.type.name === CONTROL_TYPE) return executeControl(claim, ctx.store);
   const key = cacheKey({ typeHash: claim.typeHash, params: claim.task.params, outputs: claim.task.outputs, inputs: claim.inputs, upstreamKeys: claim.upstreamKeys });
   if (!ctx.noCache && (await reuseCached(claim, key, ctx))) return { outcome: 'cached', wallMs: 0 };
-  if (ctx.impossible) return report(await ctx.store.fail(claim, null, { error: ctx.impossible, exitCode: null, signal: null, usage: null, retryable: false }), ctx.impossible);
+  if (ctx.impossible) return report(await ctx.store.fail(claim, { error: ctx.impossible, exitCode: null, signal: null, usage: null, retryable: false }), ctx.impossible);
 
-  const scratch = path.join(ctx.scratchRoot, `${claim.task.id}-${claim.leaseToken}`);
-  const attempt = await ctx.store.startAttempt(claim, { host: ctx.host, scratch });
-  if (!attempt) return { outcome: 'fenced' };
+  const { attempt } = claim;
+  const scratch = attempt.scratch;
   ctx.onStart?.(claim, attempt.number);
   const log = new AttemptLog(ctx.store, attempt.id);
   const flusher = setInterval(() => void log.flush().catch(() => {}), 500);
@@ -63,12 +67,13 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
         onSpawn: (pid) => void ctx.store.recordProcess(attempt.id, pid, processStartTime(pid)).catch(() => {}),
       });
     const outcome = await run(prepared.command);
+    if (outcome.exitCode !== 0 || !prepared.qc) ctx.onProcessesEnded?.();
     const usage: Usage = { wallMs: outcome.wallMs, cpuMs: outcome.cpuMs, peakRss: outcome.peakRss };
     if (outcome.aborted) return { outcome: 'fenced' };
     if (outcome.exitCode !== 0) {
       const error = describeFailure(outcome, claim, log.tail());
       await retryThroughOutage(() => log.flush());
-      return report(await retryThroughOutage(() => ctx.store.fail(claim, attempt.id, { error, exitCode: outcome.exitCode, signal: outcome.signal, usage, retryable: true })), error);
+      return report(await retryThroughOutage(() => ctx.store.fail(claim, { error, exitCode: outcome.exitCode, signal: outcome.signal, usage, retryable: true })), error);
     }
     const found = await collectOutputs(claim, scratch);
     const result = await readResult(prepared.resultFile);
@@ -76,6 +81,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
     if (prepared.qc) {
       log.add('orrery', `running QC: ${prepared.qc}`);
       const qc = await run(prepared.qc);
+      ctx.onProcessesEnded?.();
       if (qc.aborted) return { outcome: 'fenced' };
       if (qc.exitCode !== 0) throw new TaskProtocolError(`QC failed (exit code ${qc.exitCode}): ${log.tail() || 'no output'}`);
     }
@@ -85,7 +91,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
       outputs[product] = isLink ? await ctx.files.putCopy(file) : await ctx.files.putMove(file);
     }
     await retryThroughOutage(() => log.flush());
-    const done = await retryThroughOutage(() => ctx.store.succeed(claim, attempt.id, { cacheKey: key, outputs, result, exitCode: 0, usage }, spawned ?? undefined)).catch(
+    const done = await retryThroughOutage(() => ctx.store.succeed(claim, { cacheKey: key, outputs, result, exitCode: 0, usage }, spawned ?? undefined)).catch(
       (error: unknown) => {
         // spawned tasks that contradict the job (two writers, a missing input) fail the attempt
         if (error instanceof InvalidExtensionError) throw new TaskProtocolError(`ORRERY_SPAWN: ${error.message}`);
@@ -102,7 +108,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
     const message = error instanceof TaskProtocolError ? error.message : `orrery could not run the task: ${(error as Error).message}`;
     log.add('orrery', message);
     await log.flush();
-    return report(await ctx.store.fail(claim, attempt.id, { error: message, exitCode: null, signal: null, usage: null, retryable: true }), message);
+    return report(await ctx.store.fail(claim, { error: message, exitCode: null, signal: null, usage: null, retryable: true }), message);
   } finally {
     clearInterval(flusher);
     await log.flush().catch(() => {});

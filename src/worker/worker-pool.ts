@@ -28,7 +28,7 @@ export interface PoolOptions {
   store: Store;
   worker: string;
   capacity: Capacity;
-  /** At most this many tasks at once (besides cpu and memory). */
+  /** At most this many tasks running processes at once (besides cpu and memory). */
   concurrency?: number;
   leaseMs: number;
   /** Embedded mode: only this job, and stop when it has ended. */
@@ -58,6 +58,8 @@ export type PoolEnd = 'succeeded' | 'failed' | 'cancelled' | 'stopped' | 'idle';
 
 export class WorkerPool {
   private readonly running = new Map<number, Running>();
+  /** Tasks whose processes have not ended yet (what `concurrency` limits). */
+  private active = 0;
   private freeCpu: number;
   private freeMemory: number;
   private wake: (() => void) | null = null;
@@ -83,6 +85,8 @@ export class WorkerPool {
         if (this.stopping) break;
         if (this.draining) {
           if (this.running.size === 0) break;
+          // a task's processes may end before its outcome is recorded: wait for the record
+          this.signalled = false;
           await this.sleep(1000);
           continue;
         }
@@ -154,7 +158,7 @@ export class WorkerPool {
 
   private async claim(): Promise<number> {
     const { capacity } = this.options;
-    const slots = (this.options.concurrency ?? Number.POSITIVE_INFINITY) - this.running.size;
+    const slots = (this.options.concurrency ?? Number.POSITIVE_INFINITY) - this.active;
     // nothing could be accepted: don't take the write lock to find that out
     if (slots <= 0 || this.freeCpu <= 1e-9) return 0;
     const reserved = new Map<number, { cpu: number; memory: number }>();
@@ -162,6 +166,8 @@ export class WorkerPool {
     let freeMemory = this.freeMemory;
     const claims = await this.options.store.claim({
       worker: this.options.worker,
+      host: this.options.context.host,
+      scratchRoot: this.options.context.scratchRoot,
       jobId: this.options.jobId,
       pool: this.options.pool,
       types: this.options.types,
@@ -188,17 +194,29 @@ export class WorkerPool {
     const { capacity } = this.options;
     this.freeCpu -= reservation.cpu;
     this.freeMemory -= reservation.memory;
+    this.active += 1;
     const impossible =
       claim.task.memory > capacity.memory
         ? `task type ${claim.type.name} needs ${formatBytes(claim.task.memory)} of memory but this worker pool has ${formatBytes(capacity.memory)}; lower its \`memory\` or run it on a bigger machine`
         : undefined;
     const abort = new AbortController();
     const entry: Running = { claim, abort, done: Promise.resolve() };
+    let reserved = true;
+    const release = () => {
+      if (!reserved) return;
+      reserved = false;
+      this.active -= 1;
+      this.freeCpu += reservation.cpu;
+      this.freeMemory += reservation.memory;
+      this.signalled = true;
+      this.wake?.();
+    };
     const context: ExecuteContext = {
       ...this.options.context,
       store: this.options.store,
       impossible,
       onStart: (c, attempt) => this.options.onEvent({ kind: 'started', task: c.task, attempt }),
+      onProcessesEnded: release,
     };
     entry.done = executeTask(claim, context, abort.signal)
       .then(async (result) => {
@@ -211,15 +229,14 @@ export class WorkerPool {
         // re-queued as lost. Nothing is lost either way.
         const message = `orrery could not run the task: ${error.message}`;
         const outcome = await this.options.store
-          .fail(claim, null, { error: message, exitCode: null, signal: null, usage: null, retryable: true })
+          .fail(claim, { error: message, exitCode: null, signal: null, usage: null, retryable: true })
           .catch(() => 'fenced' as const);
         const result: ExecuteResult = outcome === 'fenced' ? { outcome } : { outcome, error: message };
         this.options.onEvent({ kind: 'finished', task: claim.task, result });
       })
       .finally(() => {
         this.running.delete(claim.task.id);
-        this.freeCpu += reservation.cpu;
-        this.freeMemory += reservation.memory;
+        release();
         this.signalled = true;
         this.wake?.();
       });

@@ -59,7 +59,8 @@ describe.each(servers)('distributed mode on %s', (kind) => {
   });
 
   it('re-queues the task of a SIGKILLed worker when its lease expires, as a lost attempt', async () => {
-    cluster.write('job.yaml', SLOW(1));
+    // long enough that the worker is surely killed mid-task, however slow `orrery show` is here
+    cluster.write('job.yaml', SLOW(4));
     cluster.server('--lease', '1500ms');
     const doomed = cluster.worker('--lease', '1500ms');
     cluster.json('submit', 'job.yaml');

@@ -67,8 +67,8 @@ describe.each(databaseKinds)('dashboard queries on %s', (kind) => {
     const edges = await store.edgesOf([fit0.id]);
     expect(edges.map((e) => `${e.from.name}>${e.to.name}`).sort()).toEqual(['fit_0>report', 'sim_0>fit_0']);
 
-    const [claim] = await store.claim({ worker: 'w1', jobId, limit: 1, leaseMs: 30_000, accept: () => true });
-    const attempt = (await store.startAttempt(claim, { host: 'h1', scratch: '/tmp/x' }))!;
+    const [claim] = await store.claim({ worker: 'w1', host: 'h1', scratchRoot: '/tmp/scratch', jobId, limit: 1, leaseMs: 30_000, accept: () => true });
+    const attempt = claim.attempt;
     await store.appendLogs([0, 1, 2, 3].map((seq) => ({ attemptId: attempt.id, seq, stream: 'stdout' as const, at: 1, line: `line ${seq}` })));
     expect((await store.readLogPage(attempt.id, { tail: 2 })).map((l) => l.line)).toEqual(['line 2', 'line 3']);
     expect((await store.readLogPage(attempt.id, { afterSeq: 2 })).map((l) => l.line)).toEqual(['line 3']);
@@ -83,7 +83,7 @@ describe.each(databaseKinds)('dashboard queries on %s', (kind) => {
     expect(totals.tasks.running).toBe(1);
     expect(totals.attempts.running).toBe(1);
 
-    await store.succeed(claim, attempt.id, {
+    await store.succeed(claim, {
       cacheKey: 'k',
       outputs: { [Object.values(claim.task.outputs)[0]]: { sha256: 'a'.repeat(64), size: 3 } },
       result: { y: 1 },

@@ -37,13 +37,13 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
   const takeAll = () => true;
   async function claimOne(jobId: number, worker = 'w1'): Promise<ClaimedTask> {
-    const [claim] = await store.claim({ worker, jobId, limit: 1, leaseMs: 30_000, accept: takeAll });
+    const [claim] = await store.claim({ worker, host: 'h', scratchRoot: '/tmp/scratch', jobId, limit: 1, leaseMs: 30_000, accept: takeAll });
     expect(claim).toBeDefined();
     return claim;
   }
   async function succeed(claim: ClaimedTask, outputs = {}) {
-    const attempt = (await store.startAttempt(claim, { host: 'h', scratch: '/tmp/x' }))!;
-    return store.succeed(claim, attempt.id, { cacheKey: `key-${claim.task.name}`, outputs, result: { ok: 1 }, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } });
+    const attempt = claim.attempt;
+    return store.succeed(claim, { cacheKey: `key-${claim.task.name}`, outputs, result: { ok: 1 }, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } });
   }
   async function states(jobId: number) {
     return Object.fromEntries((await store.listTasks(jobId)).map((t) => [t.name, t.state]));
@@ -67,8 +67,8 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
     it('never claims a task twice and hands inputs with their versions', async () => {
       const job = await submit();
-      const first = await store.claim({ worker: 'w1', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
-      const second = await store.claim({ worker: 'w2', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
+      const first = await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
+      const second = await store.claim({ worker: 'w2', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
       expect(first.map((c) => c.task.name)).toEqual(['a', 'side']);
       expect(second).toEqual([]);
       await succeed(first[0], { 'a.txt': version(7) });
@@ -79,7 +79,7 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
     it('claims only what the worker accepts', async () => {
       const job = await submit();
-      const claims = await store.claim({ worker: 'w', jobId: job.id, limit: 10, leaseMs: 1000, accept: ({ id }) => id % 2 === 0 });
+      const claims = await store.claim({ worker: 'w', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 1000, accept: ({ id }) => id % 2 === 0 });
       expect(claims.every((c) => c.task.id % 2 === 0)).toBe(true);
     });
 
@@ -90,8 +90,7 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
       const again = await claimOne(job.id, 'w2');
       expect(again.leaseToken).not.toBe(a.leaseToken);
       // the first worker comes back and reports: nothing changes
-      expect(await store.startAttempt(a, { host: 'h', scratch: '/x' })).toBeUndefined();
-      expect(await store.fail(a, null, { error: 'late', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('fenced');
+      expect(await store.fail(a, { error: 'late', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('fenced');
       expect(await succeed(again, { 'a.txt': version(2) })).toBe(true);
       expect((await store.getTask(`${job.id}/a`)).state).toBe('succeeded');
     });
@@ -101,21 +100,21 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
       p.types.t = taskType('t', { retries: 1, backoffMs: 1000 });
       const job = await submit(p);
       const a = await claimOne(job.id);
-      const attempt = (await store.startAttempt(a, { host: 'h', scratch: '/x' }))!;
+      const attempt = a.attempt;
       const failedAt = Date.now();
-      expect(await store.fail(a, attempt.id, { error: 'boom', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('retrying');
+      expect(await store.fail(a, { error: 'boom', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('retrying');
       const queued = await store.getTask(`${job.id}/a`);
       expect(queued.state).toBe('queued');
       // backoff 1 s with equal jitter: between 0.5 and 1 s after the failure
       expect(queued.notBefore).toBeGreaterThanOrEqual(failedAt + 500);
       expect(queued.notBefore).toBeLessThanOrEqual(Date.now() + 1000);
-      const early = await store.claim({ worker: 'w', jobId: job.id, limit: 10, leaseMs: 1000, accept: takeAll });
+      const early = await store.claim({ worker: 'w', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 1000, accept: takeAll });
       expect(early.map((c) => c.task.name)).toEqual(['side']);
       await new Promise((r) => setTimeout(r, Math.max(0, queued.notBefore - Date.now()) + 20));
       const a2 = await claimOne(job.id);
-      const attempt2 = (await store.startAttempt(a2, { host: 'h', scratch: '/x' }))!;
+      const attempt2 = a2.attempt;
       expect(attempt2.number).toBe(2);
-      expect(await store.fail(a2, attempt2.id, { error: 'boom again', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('failed');
+      expect(await store.fail(a2, { error: 'boom again', exitCode: 1, signal: null, usage: null, retryable: true })).toBe('failed');
       expect(await states(job.id)).toMatchObject({ a: 'failed', b: 'upstream_failed', c: 'upstream_failed' });
       expect((await store.listAttempts(queued.id)).map((x) => x.state)).toEqual(['failed', 'failed']);
     });
@@ -123,7 +122,6 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
     it('records lost attempts without counting them against retries', async () => {
       const job = await submit();
       const a = await claimOne(job.id);
-      await store.startAttempt(a, { host: 'h', scratch: '/x' });
       const lost = await store.requeueLost({ worker: 'w1' }, 'killed');
       expect(lost).toHaveLength(1);
       const task = await store.getTask(`${job.id}/a`);
@@ -134,8 +132,8 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
     it('reaps only expired leases', async () => {
       const job = await submit();
-      await store.claim({ worker: 'w1', jobId: job.id, limit: 1, leaseMs: 1, accept: takeAll });
-      await store.claim({ worker: 'w2', jobId: job.id, limit: 1, leaseMs: 60_000, accept: takeAll });
+      await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 1, leaseMs: 1, accept: takeAll });
+      await store.claim({ worker: 'w2', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 1, leaseMs: 60_000, accept: takeAll });
       await new Promise((r) => setTimeout(r, 5));
       const lost = await store.requeueLost({ expiredBefore: Date.now() }, 'lease expired');
       expect(lost).toHaveLength(1);
@@ -143,7 +141,7 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
     it('heartbeats report tasks the worker no longer holds', async () => {
       const job = await submit();
-      const claims = await store.claim({ worker: 'w1', jobId: job.id, limit: 2, leaseMs: 1000, accept: takeAll });
+      const claims = await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 2, leaseMs: 1000, accept: takeAll });
       await store.cancel({ taskId: claims[1].task.id });
       const revoked = await store.heartbeat('w1', claims.map((c) => ({ taskId: c.task.id, leaseToken: c.leaseToken })), 1000);
       expect(revoked).toEqual([claims[1].task.id]);
@@ -161,10 +159,9 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
     it('retry of one task re-queues it and its downstream only', async () => {
       const job = await submit();
       const a = await claimOne(job.id);
-      await store.startAttempt(a, { host: 'h', scratch: '/x' });
-      await store.fail(a, null, { error: 'x', exitCode: 1, signal: null, usage: null, retryable: false });
+      await store.fail(a, { error: 'x', exitCode: 1, signal: null, usage: null, retryable: false });
       const side = await claimOne(job.id);
-      await store.fail(side, null, { error: 'x', exitCode: 1, signal: null, usage: null, retryable: false });
+      await store.fail(side, { error: 'x', exitCode: 1, signal: null, usage: null, retryable: false });
       expect(await store.retry({ taskId: a.task.id })).toBe(3);
       expect(await states(job.id)).toEqual({ a: 'queued', b: 'waiting', c: 'waiting', side: 'failed' });
     });
@@ -192,10 +189,10 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
     it('keeps the database unchanged when a completing transaction fails half-way', async () => {
       const job = await submit();
       const a = await claimOne(job.id);
-      const attempt = (await store.startAttempt(a, { host: 'h', scratch: '/x' }))!;
+      const attempt = a.attempt;
       // an output that is not a product of the job makes recordOutputs throw mid-transaction
       await expect(
-        store.succeed(a, attempt.id, { cacheKey: 'k', outputs: { 'a.txt': version(1), 'nope.txt': version(2) }, result: null, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } }),
+        store.succeed(a, { cacheKey: 'k', outputs: { 'a.txt': version(1), 'nope.txt': version(2) }, result: null, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } }),
       ).rejects.toThrow();
       const task = await store.getTask(`${job.id}/a`);
       expect(task.state).toBe('running');

@@ -1,47 +1,54 @@
-/** Attempt rows: opened when a worker starts a process, closed with its outcome. */
+/** Attempt rows: opened when a worker claims a task, closed with its outcome. */
+import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
-import type { Usage } from '../store.js';
+import type { ClaimedAttempt, Usage } from '../store.js';
 
-export async function openAttempt(
+/**
+ * Opens one attempt per claimed task, numbered after the task's earlier attempts (lost
+ * ones included). Called in the claiming transaction, which holds the tasks' rows.
+ */
+export async function openAttempts(
   trx: Kysely<Database>,
   dialect: Dialect,
-  task: { id: number; leaseToken: string; worker: string },
-  where: { host: string; scratch: string },
+  taskIds: number[],
+  claim: { leaseToken: string; worker: string; host: string; scratchRoot: string },
   now: number,
-): Promise<{ id: number; number: number } | undefined> {
-  const held = await trx
-    .selectFrom('tasks')
-    .select('id')
-    .where('id', '=', task.id)
-    .where('lease_token', '=', task.leaseToken)
-    .where('state', '=', 'running')
-    .executeTakeFirst();
-  if (!held) return undefined;
+): Promise<ClaimedAttempt[]> {
   const previous = await trx
     .selectFrom('attempts')
-    .select((eb) => eb.fn.max('number').as('n'))
-    .where('task_id', '=', task.id)
-    .executeTakeFirst();
-  const number = Number(previous?.n ?? 0) + 1;
-  const id = await dialect.insertId(
-    trx
-    .insertInto('attempts')
-    .values({
-      task_id: task.id,
-      number,
-      state: 'running',
-      lease_token: task.leaseToken,
-      worker: task.worker,
-      host: where.host,
-      pid: null,
-      pid_start: null,
-      scratch: where.scratch,
-      started_at: now,
-    }),
-  );
-  return { id, number };
+    .select(['task_id', (eb) => eb.fn.max('number').as('n')])
+    .where('task_id', 'in', taskIds)
+    .groupBy('task_id')
+    .execute();
+  const numbers = new Map(previous.map((row) => [Number(row.task_id), Number(row.n ?? 0)]));
+  const opened: ClaimedAttempt[] = [];
+  for (const taskId of taskIds) {
+    const number = (numbers.get(taskId) ?? 0) + 1;
+    const scratch = path.join(claim.scratchRoot, `${taskId}-${claim.leaseToken}`);
+    const id = await dialect.insertId(
+      trx.insertInto('attempts').values({
+        task_id: taskId,
+        number,
+        state: 'running',
+        lease_token: claim.leaseToken,
+        worker: claim.worker,
+        host: claim.host,
+        pid: null,
+        pid_start: null,
+        scratch,
+        started_at: now,
+      }),
+    );
+    opened.push({ id, number, scratch });
+  }
+  return opened;
+}
+
+/** Removes the attempt a claim opened when nothing ran after all (a cache hit, a control block). */
+export async function dropAttempt(trx: Kysely<Database>, attemptId: number): Promise<void> {
+  await trx.deleteFrom('attempts').where('id', '=', attemptId).where('state', '=', 'running').execute();
 }
 
 export async function closeAttempt(

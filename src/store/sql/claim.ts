@@ -1,16 +1,17 @@
 /**
- * Claiming: hands queued tasks whose backoff has passed to a worker, oldest first.
- * Runs inside a write transaction. On PostgreSQL/MySQL the candidate rows are locked
- * with FOR UPDATE SKIP LOCKED so concurrent claimers skip each other's rows; on SQLite
- * the transaction already holds the only write lock. The UPDATE re-checks
+ * Claiming: hands queued tasks whose backoff has passed to a worker, oldest first, and
+ * opens their attempts. Runs inside a write transaction. On PostgreSQL/MySQL the candidate
+ * rows are locked with FOR UPDATE SKIP LOCKED so concurrent claimers skip each other's
+ * rows; on SQLite the transaction already holds the only write lock. The UPDATE re-checks
  * `state = 'queued'`, so a row is never claimed twice, and stamps a fresh lease token
  * (the fencing token every later write of this attempt must present).
  */
 import { randomBytes } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
-import type { Database } from '../schema.js';
-import type { ClaimRequest } from '../store.js';
+import type { Database, TaskTable } from '../schema.js';
+import type { ClaimedAttempt, ClaimRequest } from '../store.js';
+import { openAttempts } from './attempts.js';
 
 export interface ClaimCandidate {
   id: number;
@@ -26,10 +27,10 @@ export async function claimTasks(
   dialect: Dialect,
   options: ClaimOptions,
   now: number,
-): Promise<{ ids: number[]; leaseToken: string }> {
+): Promise<{ rows: Array<Selectable<TaskTable> & { attempt: ClaimedAttempt }>; leaseToken: string }> {
   let query = trx
     .selectFrom('tasks')
-    .select(['id', 'cpu', 'memory'])
+    .selectAll('tasks')
     .where('state', '=', 'queued')
     // `+not_before`: not an index column here, so the planner walks (job_id, state, id) in
     // id order and stops at the limit instead of sorting every queued task
@@ -53,26 +54,17 @@ export async function claimTasks(
   if (dialect.supportsSkipLocked) query = query.forUpdate().skipLocked();
   const candidates = await query.execute();
 
-  const ids: number[] = [];
+  const taken: Array<Selectable<TaskTable>> = [];
   for (const row of candidates) {
-    if (ids.length >= options.limit) break;
-    const candidate = { id: Number(row.id), cpu: Number(row.cpu), memory: Number(row.memory) };
-    if (options.accept(candidate)) ids.push(candidate.id);
+    if (taken.length >= options.limit) break;
+    if (options.accept({ id: Number(row.id), cpu: Number(row.cpu), memory: Number(row.memory) })) taken.push(row);
   }
   const leaseToken = randomBytes(12).toString('hex');
-  if (ids.length === 0) return { ids, leaseToken };
+  if (taken.length === 0) return { rows: [], leaseToken };
 
-  await trx
-    .updateTable('tasks')
-    .set({
-      state: 'running',
-      lease_token: leaseToken,
-      lease_expires_at: now + options.leaseMs,
-      worker: options.worker,
-      started_at: now,
-    })
-    .where('id', 'in', ids)
-    .where('state', '=', 'queued')
-    .execute();
-  return { ids, leaseToken };
+  const running = { state: 'running', lease_token: leaseToken, lease_expires_at: now + options.leaseMs, worker: options.worker, started_at: now };
+  const ids = taken.map((row) => Number(row.id));
+  await trx.updateTable('tasks').set(running).where('id', 'in', ids).where('state', '=', 'queued').execute();
+  const attempts = await openAttempts(trx, dialect, ids, { leaseToken, worker: options.worker, host: options.host, scratchRoot: options.scratchRoot }, now);
+  return { rows: taken.map((row, i) => ({ ...row, ...running, attempt: attempts[i] })), leaseToken };
 }
