@@ -77,6 +77,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
     lock.release();
     throw error;
   });
+  const runner = new ProcessRunner();
   try {
     const requeued = await requeueOrphans(store);
     const { job, resumed } = options.plan
@@ -97,7 +98,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
       },
       context: {
         files,
-        runner: new ProcessRunner(),
+        runner,
         host: os.hostname(),
         scratchRoot: path.join(options.paths.stateDir, 'scratch'),
         noCache: options.noCache,
@@ -131,6 +132,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
     const state = interrupted ? 'running' : await store.settleJob(job.id);
     return { job: await store.getJob(job.id), state, counts: await store.countTasks(job.id), interrupted, resumed, requeued: requeued.length };
   } finally {
+    await runner.close();
     await options.onEnd?.().catch(() => {});
     await store.close();
     files.close?.();

@@ -23,4 +23,6 @@ export interface RunOutcome {
 
 export interface Runner {
   run(spec: RunSpec): Promise<RunOutcome>;
+  /** Releases what the runner keeps between runs (a helper process); called once, when no run is left. */
+  close?(): Promise<void>;
 }

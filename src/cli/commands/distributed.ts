@@ -90,6 +90,7 @@ export async function workerCommand(options: WorkerOptions): Promise<number> {
   const dispatch = await openDispatch(paths.db, durationFlag(options.poll, '--poll'), (error) => say(`notifications unavailable (${error.message}); polling until they are back`));
   const types = options.types ? options.types.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
   const concurrency = options.concurrency ? positiveInt(options.concurrency, '--concurrency') : undefined;
+  const runner = new ProcessRunner();
   const pool = new WorkerPool({
     store,
     worker: id,
@@ -107,7 +108,7 @@ export async function workerCommand(options: WorkerOptions): Promise<number> {
     },
     context: {
       files,
-      runner: new ProcessRunner(),
+      runner,
       host: os.hostname(),
       scratchRoot: path.join(paths.stateDir, 'scratch', id.replace(/:/g, '-')),
       noCache: false,
@@ -135,6 +136,7 @@ export async function workerCommand(options: WorkerOptions): Promise<number> {
     say(end === 'idle' ? 'idle long enough: exiting' : 'stopped');
     await store.stopWorker(id, 'stopped');
   } finally {
+    await runner.close();
     await dispatch.close();
     await store.close();
     files.close?.();
