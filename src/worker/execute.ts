@@ -4,8 +4,7 @@
  * command (and its QC), take the outputs into the file repository and report success or
  * failure. Every report is fenced by the lease: a worker that lost the task changes nothing.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import fs from 'node:fs';
 import { cacheKey } from '../core/hashing.js';
 import { CONTROL_TYPE } from '../spec/control-spec.js';
 import { InvalidExtensionError } from '../store/sql/extend.js';
@@ -16,7 +15,7 @@ import { AttemptLog } from './attempt-log.js';
 import { retryThroughOutage } from './outage.js';
 import { processStartTime } from './process-usage.js';
 import { executeControl } from './control.js';
-import { collectOutputs, prepareScratch, readResult, TaskProtocolError } from './protocol.js';
+import { collectOutputs, prepareScratch, readResult, removeScratch, TaskProtocolError } from './protocol.js';
 import { readSpawn } from './spawn.js';
 import type { RunOutcome, Runner } from './runner.js';
 
@@ -75,8 +74,8 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
       await retryThroughOutage(() => log.flush());
       return report(await retryThroughOutage(() => ctx.store.fail(claim, { error, exitCode: outcome.exitCode, signal: outcome.signal, usage, retryable: true })), error);
     }
-    const found = await collectOutputs(claim, scratch);
-    const result = await readResult(prepared.resultFile);
+    const found = collectOutputs(claim, scratch);
+    const result = readResult(prepared.resultFile);
     const spawned = await readSpawn(prepared.spawnFile, claim, ctx.store);
     if (prepared.qc) {
       log.add('orrery', `running QC: ${prepared.qc}`);
@@ -87,7 +86,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
     }
     const outputs: Record<string, FileVersion> = {};
     for (const [product, file] of Object.entries(found)) {
-      const isLink = (await fs.lstat(file)).isSymbolicLink();
+      const isLink = fs.lstatSync(file).isSymbolicLink();
       outputs[product] = isLink ? await ctx.files.putCopy(file) : await ctx.files.putMove(file);
     }
     await retryThroughOutage(() => log.flush());
@@ -112,7 +111,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
   } finally {
     clearInterval(flusher);
     await log.flush().catch(() => {});
-    if (!ctx.keepScratch) await fs.rm(scratch, { recursive: true, force: true });
+    if (!ctx.keepScratch) removeScratch(scratch);
   }
 }
 

@@ -2,15 +2,26 @@
  * The task protocol (DESIGN.md), worker side: what a science code finds when it
  * starts — scratch directory, staged inputs, ORRERY_TASK, ORRERY_* variables,
  * substituted placeholders — and what Orrery takes back: outputs and ORRERY_RESULT.
+ *
+ * The protocol's own files are a few hundred bytes in a local directory: they are made,
+ * read and removed with synchronous calls, a few microseconds each, where each
+ * asynchronous call would cost a round trip through the thread pool — per task, that was
+ * most of the worker's time on short tasks.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { JsonObject, JsonValue } from '../core/types.js';
 import type { FileRepository } from '../files/repository.js';
 import type { ClaimedTask } from '../store/store.js';
 
-/** Where the protocol's own files live inside the scratch directory. */
-const PROTOCOL_DIR = '.orrery';
+/**
+ * The protocol's own files sit in the scratch directory itself, hidden by a dot: a
+ * subdirectory for them would cost a mkdir and an rmdir per task, which on some disks
+ * take longer than a short command runs.
+ */
+const TASK_FILE = '.orrery-task.json';
+const RESULT_FILE = '.orrery-result.json';
+const SPAWN_FILE = '.orrery-spawn.jsonl';
 
 export class TaskProtocolError extends Error {
   override name = 'TaskProtocolError';
@@ -30,13 +41,16 @@ export async function prepareScratch(
   scratch: string,
   files: FileRepository,
 ): Promise<PreparedTask> {
-  await fs.mkdir(path.join(scratch, PROTOCOL_DIR), { recursive: true });
+  fs.mkdirSync(scratch, { recursive: true });
   for (const input of Object.values(claim.inputs)) await files.stage(input.sha256, path.join(scratch, input.path));
-  for (const output of Object.values(claim.task.outputs)) await fs.mkdir(path.dirname(path.join(scratch, output)), { recursive: true });
+  for (const output of Object.values(claim.task.outputs)) {
+    const dir = path.dirname(path.join(scratch, output));
+    if (dir !== scratch) fs.mkdirSync(dir, { recursive: true });
+  }
 
-  const taskFile = path.join(scratch, PROTOCOL_DIR, 'task.json');
-  const resultFile = path.join(scratch, PROTOCOL_DIR, 'result.json');
-  const spawnFile = path.join(scratch, PROTOCOL_DIR, 'spawn.jsonl');
+  const taskFile = path.join(scratch, TASK_FILE);
+  const resultFile = path.join(scratch, RESULT_FILE);
+  const spawnFile = path.join(scratch, SPAWN_FILE);
   const inputs = Object.fromEntries(Object.entries(claim.inputs).map(([name, input]) => [name, input.path]));
   const description = {
     job: claim.job.name,
@@ -49,10 +63,10 @@ export async function prepareScratch(
     outputs: claim.task.outputs,
     results_of: claim.resultsOf,
   };
-  await fs.writeFile(taskFile, JSON.stringify(description, null, 2));
+  fs.writeFileSync(taskFile, JSON.stringify(description, null, 2));
 
   const env: Record<string, string> = {
-    ...stringEnv(process.env),
+    ...workerEnv(),
     ...claim.type.env,
     ORRERY_TASK: taskFile,
     ORRERY_RESULT: resultFile,
@@ -91,13 +105,26 @@ export function substitute(command: string, values: Record<'params' | 'inputs' |
   });
 }
 
-/** Checks the declared outputs exist and reads ORRERY_RESULT. */
-export async function collectOutputs(claim: ClaimedTask, scratch: string): Promise<Record<string, string>> {
+/**
+ * Removes a scratch directory. By now most hold nothing but the task file (outputs were
+ * moved into the file repository): two calls remove that; anything else, the full walk.
+ */
+export function removeScratch(scratch: string): void {
+  try {
+    fs.unlinkSync(path.join(scratch, TASK_FILE));
+    fs.rmdirSync(scratch);
+  } catch {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Checks the declared outputs exist (as files, or links to files). */
+export function collectOutputs(claim: ClaimedTask, scratch: string): Record<string, string> {
   const found: Record<string, string> = {};
   const missing: string[] = [];
   for (const [name, product] of Object.entries(claim.task.outputs)) {
     const file = path.join(scratch, product);
-    const stat = await fs.stat(file).catch(() => null);
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
     if (!stat || !stat.isFile()) missing.push(`${name} (${product})`);
     else found[product] = file;
   }
@@ -107,13 +134,22 @@ export async function collectOutputs(claim: ClaimedTask, scratch: string): Promi
   return found;
 }
 
-export async function readResult(resultFile: string): Promise<JsonObject | null> {
-  let text: string;
+/** The text of a protocol file the code may have written, or null when it did not. */
+export function readIfWritten(file: string): string | null {
+  // most codes write neither ORRERY_RESULT nor ORRERY_SPAWN: ask first, since a failed
+  // open costs an exception
+  if (!fs.existsSync(file)) return null;
   try {
-    text = await fs.readFile(resultFile, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch {
     return null;
   }
+}
+
+/** Reads ORRERY_RESULT: a JSON object, or null when the code wrote none. */
+export function readResult(resultFile: string): JsonObject | null {
+  const text = readIfWritten(resultFile);
+  if (text === null) return null;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -138,6 +174,10 @@ function envName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 }
 
-function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+let inheritedEnv: Record<string, string> | null = null;
+
+/** The worker's own environment, which every task inherits; read once, it does not change. */
+function workerEnv(): Record<string, string> {
+  inheritedEnv ??= Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  return inheritedEnv;
 }

@@ -5,20 +5,15 @@
  * hash of its definition, so the same task spawned twice (or by a retried attempt) is
  * added once — deduplicated by what it is.
  */
-import fs from 'node:fs/promises';
 import { canonicalJson, sha256 } from '../core/hashing.js';
 import { InvalidDocumentError, InvalidInputError } from '../core/errors.js';
 import { planFragment } from '../spec/fragment.js';
 import type { ClaimedTask, Extension, Store } from '../store/store.js';
-import { TaskProtocolError } from './protocol.js';
+import { readIfWritten, TaskProtocolError } from './protocol.js';
 
 export async function readSpawn(file: string, claim: ClaimedTask, store: Store): Promise<Extension | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    return null;
-  }
+  const text = readIfWritten(file);
+  if (text === null) return null;
   const entries: unknown[] = [];
   const seen = new Set<string>();
   text.split('\n').forEach((line, i) => {

@@ -156,11 +156,16 @@ export class WorkerPool {
     return [...this.running.values()].map((r) => r.claim);
   }
 
+  /** Room for one more task's processes. */
+  private get full(): boolean {
+    return (this.options.concurrency ?? Number.POSITIVE_INFINITY) - this.active <= 0 || this.freeCpu <= 1e-9;
+  }
+
   private async claim(): Promise<number> {
     const { capacity } = this.options;
     const slots = (this.options.concurrency ?? Number.POSITIVE_INFINITY) - this.active;
     // nothing could be accepted: don't take the write lock to find that out
-    if (slots <= 0 || this.freeCpu <= 1e-9) return 0;
+    if (this.full) return 0;
     const reserved = new Map<number, { cpu: number; memory: number }>();
     let freeCpu = this.freeCpu;
     let freeMemory = this.freeMemory;
@@ -260,6 +265,8 @@ export class WorkerPool {
   /** How long to wait when nothing could be claimed: until a task ends, work is queued, or a backoff passes. */
   private async idleDelay(): Promise<number> {
     const poll = this.options.idlePollMs ?? 1000;
+    // every slot is taken: the next chance to claim comes when a task's processes end
+    if (this.full) return poll;
     const next = await this.options.store.nextClaimable({ jobId: this.options.jobId, pool: this.options.pool, types: this.options.types });
     if (next === null) return poll;
     return Math.max(5, Math.min(poll, next - Date.now()));
