@@ -4,6 +4,11 @@
  * at most one polling period, never a task.
  */
 export interface Dispatch {
+  /**
+   * Wake-ups arrive as notifications right now: an idle worker need not look at the
+   * database often (its periodic look is only a safety net).
+   */
+  readonly listening: boolean;
   /** Resolves when work may be available, or after `maxMs` at most. */
   wait(maxMs: number): Promise<void>;
   close(): Promise<void>;
@@ -11,6 +16,8 @@ export interface Dispatch {
 
 /** Where the database cannot notify (SQLite, MySQL): a short sleep. */
 export class PollDispatch implements Dispatch {
+  readonly listening = false;
+
   constructor(private readonly periodMs: number) {}
 
   wait(maxMs: number): Promise<void> {

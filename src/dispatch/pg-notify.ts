@@ -25,6 +25,10 @@ export class PgNotifyDispatch implements Dispatch {
     await this.connect();
   }
 
+  get listening(): boolean {
+    return this.client !== null;
+  }
+
   wait(maxMs: number): Promise<void> {
     if (this.missed) {
       this.missed = false;

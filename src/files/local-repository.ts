@@ -3,9 +3,14 @@
  * New bytes are written to a temporary name in the same directory and renamed into
  * place, so a crash leaves either no object or a complete one. Objects are made
  * read-only; tasks get them as symbolic links (like Nextflow's work directories).
+ *
+ * Taking an output in and staging an input are a handful of metadata calls on a local
+ * disk: they are made synchronously (microseconds each, where an asynchronous call costs a
+ * round trip through the thread pool), and small files are hashed in one read. Large
+ * files are still hashed and copied as streams, so the worker never stalls on them.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import fsSync, { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -19,14 +24,14 @@ export class LocalRepository implements FileRepository {
   async putMove(file: string): Promise<FileVersion> {
     const version = await hashFile(file);
     const target = this.objectPath(version.sha256);
-    if (await exists(target)) {
-      await fs.rm(file, { force: true });
+    if (fsSync.existsSync(target)) {
+      fsSync.rmSync(file, { force: true });
       return version;
     }
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.chmod(file, 0o444);
+    this.makeObjectDir(target);
+    fsSync.chmodSync(file, 0o444);
     try {
-      await fs.rename(file, target);
+      fsSync.renameSync(file, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
       await this.copyIn(file, target);
@@ -37,23 +42,24 @@ export class LocalRepository implements FileRepository {
   async putCopy(file: string): Promise<FileVersion> {
     const version = await hashFile(file);
     const target = this.objectPath(version.sha256);
-    if (!(await exists(target))) {
-      await fs.mkdir(path.dirname(target), { recursive: true });
+    if (!fsSync.existsSync(target)) {
+      this.makeObjectDir(target);
       await this.copyIn(file, target);
     }
     return version;
   }
 
-  has(sha256: string): Promise<boolean> {
-    return exists(this.objectPath(sha256));
+  async has(sha256: string): Promise<boolean> {
+    return fsSync.existsSync(this.objectPath(sha256));
   }
 
   async stage(sha256: string, dest: string): Promise<void> {
-    if (!(await this.has(sha256))) {
+    const object = this.objectPath(sha256);
+    if (!fsSync.existsSync(object)) {
       throw new InfrastructureError(`the file repository ${this.root} has no object ${sha256}: it was deleted or the repository moved; re-run the task that produced it`);
     }
-    await fs.mkdir(path.dirname(dest), { recursive: true });
-    await fs.symlink(this.objectPath(sha256), dest);
+    fsSync.mkdirSync(path.dirname(dest), { recursive: true });
+    fsSync.symlinkSync(object, dest);
   }
 
   async open(sha256: string): Promise<Readable | null> {
@@ -72,6 +78,10 @@ export class LocalRepository implements FileRepository {
     return path.join(this.root, 'objects', sha256.slice(0, 2), sha256);
   }
 
+  private makeObjectDir(target: string): void {
+    fsSync.mkdirSync(path.dirname(target), { recursive: true });
+  }
+
   private async copyIn(file: string, target: string): Promise<void> {
     const temp = `${target}.tmp-${randomBytes(4).toString('hex')}`;
     await fs.copyFile(file, temp);
@@ -80,7 +90,15 @@ export class LocalRepository implements FileRepository {
   }
 }
 
+/** Files up to this size are hashed from one synchronous read. */
+const SMALL_FILE = 1024 * 1024;
+
 export async function hashFile(file: string): Promise<FileVersion> {
+  const { size: statSize } = fsSync.statSync(file);
+  if (statSize <= SMALL_FILE) {
+    const bytes = fsSync.readFileSync(file);
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  }
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(file)) {
@@ -88,13 +106,4 @@ export async function hashFile(file: string): Promise<FileVersion> {
     size += (chunk as Buffer).length;
   }
   return { sha256: hash.digest('hex'), size };
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }

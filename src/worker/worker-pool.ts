@@ -54,6 +54,9 @@ interface Running {
   done: Promise<void>;
 }
 
+/** How often an idle worker looks for work anyway while wake-ups arrive as notifications. */
+const LISTENING_POLL_MS = 5000;
+
 export type PoolEnd = 'succeeded' | 'failed' | 'cancelled' | 'stopped' | 'idle';
 
 export class WorkerPool {
@@ -264,11 +267,17 @@ export class WorkerPool {
 
   /** How long to wait when nothing could be claimed: until a task ends, work is queued, or a backoff passes. */
   private async idleDelay(): Promise<number> {
-    const poll = this.options.idlePollMs ?? 1000;
+    let poll = this.options.idlePollMs ?? 1000;
+    // while notifications arrive, looking is only a safety net (a wake-up lost with a
+    // dropped connection), so an idle fleet does not keep the database busy
+    if (this.options.dispatch.listening) poll = Math.max(poll, Math.min(LISTENING_POLL_MS, this.options.exitWhenIdleMs ?? LISTENING_POLL_MS));
     // every slot is taken: the next chance to claim comes when a task's processes end
     if (this.full) return poll;
     const next = await this.options.store.nextClaimable({ jobId: this.options.jobId, pool: this.options.pool, types: this.options.types });
-    if (next === null) return poll;
+    // nothing queued, or queued tasks this worker could not take (its pool is paused, they
+    // need more memory than is free): only a wake-up or a task ending changes that
+    if (next === null || next <= Date.now()) return poll;
+    // a retry's backoff ends soon
     return Math.max(5, Math.min(poll, next - Date.now()));
   }
 

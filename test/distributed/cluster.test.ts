@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster, exited, sleep } from '../helpers/cluster.js';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -184,6 +185,33 @@ types:
     // stable: the 9 points with x² + y² ≤ 2; visited: those and their diagonal neighbours, a 5×5 square
     expect(probes).toHaveLength(25);
     expect(probes.filter((t) => t.result.stable)).toHaveLength(9);
+  });
+
+  it.runIf(kind === 'postgres')('keeps an idle worker off the database while notifications arrive, and still wakes it at once', async () => {
+    cluster.write('job.yaml', PIPELINE);
+    cluster.server();
+    cluster.worker();
+    await cluster.waitFor('the worker to register', () => cluster.json<any[]>('workers').length === 1);
+    const commits = async () => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query('SELECT xact_commit::int AS n FROM pg_stat_database WHERE datname = current_database()');
+        return rows[0].n as number;
+      } finally {
+        await client.end();
+      }
+    };
+    const before = await commits();
+    await sleep(3000);
+    // heartbeats and the server's reaper write a few times a second; a worker looking for
+    // work every 100 ms would add 20
+    expect(((await commits()) - before) / 3).toBeLessThan(10);
+    cluster.json('submit', 'job.yaml');
+    expect((await cluster.waitForJob(1)).state).toBe('succeeded');
+    // woken by the submission's notification, not by its next look (5 s later at most)
+    const first = cluster.json('show', 'grid/make_0');
+    expect(first.startedAt - first.queuedAt).toBeLessThan(2500);
   });
 
   it('says in one line, with exit code 3, that the database cannot be used — without the password', () => {
