@@ -32,10 +32,12 @@ async function orrery() {
   let stopping = false;
   const usage = { wallMs: 0, cpuMs: 0, peakRss: 0 };
   // the no-op task: claim one task (which opens its attempt) and record its success — the
-  // store calls an `orrery worker` makes per task, without the process it would spawn
+  // store calls an `orrery worker` makes per task, without the process it would spawn. Like
+  // the other systems' consumers, it takes whatever job comes first: no `accept` (fitting
+  // tasks into free cores and memory), so on PostgreSQL the claim is one statement.
   const consumer = async () => {
     while (!stopping) {
-      const claims = await store.claim({ worker, host, scratchRoot: os.tmpdir(), limit: 1, leaseMs: 30_000, accept: () => true });
+      const claims = await store.claim({ worker, host, scratchRoot: os.tmpdir(), limit: 1, leaseMs: 30_000 });
       if (claims.length === 0) {
         await sleep(5);
         continue;

@@ -1,5 +1,8 @@
 import type { CreateTableBuilder, InsertQueryBuilder, InsertResult, Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import type { ClaimedRow, ClaimFilter, LeaseGrant } from './sql/claim.js';
+import type { Completion } from './sql/complete.js';
+import type { FailureRecord } from './sql/fail.js';
 
 /**
  * What differs between the task databases, as capabilities rather than `if (pg)` chains.
@@ -9,6 +12,8 @@ export interface Dialect {
   readonly name: 'sqlite' | 'postgres' | 'mysql';
   /** Candidate rows can be locked with FOR UPDATE SKIP LOCKED so claimers never wait on each other. */
   readonly supportsSkipLocked: boolean;
+  /** INSERT … SELECT … RETURNING hands back the rows it added (one statement for many rows). */
+  readonly supportsInsertReturning: boolean;
   /** Runs fn while holding a lock that only one migrating process can hold. */
   withMigrationLock<T>(db: Kysely<Database>, fn: () => Promise<T>): Promise<T>;
   /**
@@ -19,6 +24,16 @@ export interface Dialect {
   writeTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Runs an INSERT of one row and returns the generated id. */
   insertId<T extends keyof Database>(query: InsertQueryBuilder<Database, T, InsertResult>): Promise<number>;
+  /**
+   * The INSERT, or, when a row with the same primary key `key` exists, an UPDATE of that row
+   * to `set` (ON CONFLICT … DO UPDATE; ON DUPLICATE KEY UPDATE on MySQL): one statement
+   * where a DELETE and an INSERT would be two.
+   */
+  upsert<T extends keyof Database>(
+    query: InsertQueryBuilder<Database, T, InsertResult>,
+    key: keyof Database[T] & string,
+    set: Partial<Record<keyof Database[T] & string, unknown>>,
+  ): InsertQueryBuilder<Database, T, InsertResult>;
   /** Adds an auto-generated integer primary key `id`. */
   idColumn<T extends string>(table: CreateTableBuilder<T, never>): CreateTableBuilder<T, 'id'>;
   /**
@@ -28,6 +43,42 @@ export interface Dialect {
   notifyQueued(trx: Kysely<Database>): Promise<void>;
   /** Table options every table gets (character set and case-sensitive collation on MySQL). */
   tableOptions<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C>;
+  /**
+   * The hot task transitions as single statements, where the database can say each of them
+   * in one (PostgreSQL: data-modifying WITH clauses). A single statement is atomic without
+   * BEGIN/COMMIT, so each is one round trip. Absent, SqlStore runs the transactions of ./sql.
+   */
+  readonly taskStatements?: TaskStatements;
+}
+
+/**
+ * Claim, success, completion from the cache and failure, each one statement. They keep the
+ * invariants of the generic transactions in ./sql (state re-checked, writes fenced by the
+ * lease token, attempts numbered after every earlier one, dependents queued when their
+ * `pending` count reaches 0, workers told only when something was queued).
+ */
+export interface TaskStatements {
+  /**
+   * Claims up to `filter.limit` of the oldest claimable tasks, taking every candidate (no
+   * `accept`), and opens their attempts. Retried when the database breaks a deadlock.
+   */
+  claim(db: Kysely<Database>, filter: ClaimFilter, grant: LeaseGrant, now: number): Promise<ClaimedRow[]>;
+  /**
+   * Claims these tasks, which the caller's transaction has already locked and found queued,
+   * and opens their attempts.
+   */
+  claimLocked(trx: Kysely<Database>, taskIds: number[], grant: LeaseGrant, now: number): Promise<ClaimedRow[]>;
+  /**
+   * Records a success or a completion from the cache (see Completion). False when the lease
+   * is no longer held. Retried when the database breaks a deadlock.
+   */
+  complete(db: Kysely<Database>, completion: Completion, now: number): Promise<boolean>;
+  /**
+   * Records a failed attempt, when the task is as its claim saw it (same attempt count):
+   * the outcome, or null when the caller must decide in a transaction (the lease may be
+   * lost, or the task changed). Retried when the database breaks a deadlock.
+   */
+  fail(db: Kysely<Database>, failure: FailureRecord, now: number): Promise<'retrying' | 'failed' | null>;
 }
 
 /** Retries fn when it fails with an error `isTransient` recognises (deadlock, serialization). */

@@ -8,11 +8,11 @@ import type { JobState, JsonObject, TaskState, TaskType } from '../core/types.js
 import type { Dialect } from './dialect.js';
 import type { Database } from './schema.js';
 import { closeAttempt, dropAttempt } from './sql/attempts.js';
-import { claimTasks } from './sql/claim.js';
+import { claimTasks, inputsOf, leaseGrant, readClaimContext } from './sql/claim.js';
 import { markDone, recordOutputs, rememberCacheEntry, releaseDependents } from './sql/complete.js';
 import { cancelTasks, retryTasks, settleJob } from './sql/control.js';
 import { extendJob, lockJob } from './sql/extend.js';
-import { failTask } from './sql/fail.js';
+import { failTask, failureOutcome } from './sql/fail.js';
 import { renewLeases, requeueLost } from './sql/leases.js';
 import { StoreReader } from './sql/read.js';
 import { chunks, toTaskRecord } from './sql/rows.js';
@@ -23,7 +23,6 @@ import type {
   ClaimedTask,
   ClaimRequest,
   Failure,
-  FileVersion,
   JobRecord,
   LogLine,
   LostAttempt,
@@ -68,11 +67,17 @@ export class SqlStore extends StoreReader implements Store {
 
   async claim(request: ClaimRequest): Promise<ClaimedTask[]> {
     const now = this.now();
-    const { rows, leaseToken } = await this.write((trx) => claimTasks(trx, this.dialect, request, now));
+    const grant = leaseGrant(request, now);
+    const statements = this.dialect.taskStatements;
+    // without `accept`, every candidate is taken: one statement where the dialect has it
+    // (sql/claim.ts says why `accept` needs the transaction)
+    const rows =
+      request.accept === undefined && statements
+        ? await statements.claim(this.db, request, grant, now)
+        : await this.write((trx) => claimTasks(trx, this.dialect, request, grant, now));
     if (rows.length === 0) return [];
-    const upstream = await this.upstreamOf(rows.map((row) => Number(row.id)));
     const claimed: ClaimedTask[] = [];
-    for (const row of rows) {
+    for (const row of await readClaimContext(this.db, rows)) {
       const task = toTaskRecord(row);
       const info = await this.jobInfoOf(task.jobId);
       const type = info.types.get(task.type)!;
@@ -81,11 +86,11 @@ export class SqlStore extends StoreReader implements Store {
         job: info.job,
         type: type.type,
         typeHash: type.hash,
-        leaseToken,
+        leaseToken: grant.leaseToken,
         attempt: row.attempt,
-        inputs: await this.inputVersions(task.jobId, task.inputs),
-        resultsOf: upstream.get(task.id)?.resultsOf ?? {},
-        upstreamKeys: upstream.get(task.id)?.upstreamKeys ?? {},
+        inputs: inputsOf(task, row.inputVersions),
+        resultsOf: row.upstream.resultsOf,
+        upstreamKeys: row.upstream.upstreamKeys,
       });
     }
     return claimed;
@@ -105,6 +110,14 @@ export class SqlStore extends StoreReader implements Store {
   async completeFromCache(claim: ClaimedTask, entry: CacheEntry): Promise<boolean> {
     const now = this.now();
     const result = entry.result === null ? null : JSON.stringify(entry.result);
+    const statements = this.dialect.taskStatements;
+    if (statements) {
+      return statements.complete(
+        this.db,
+        { state: 'cached', ...this.completing(claim), cacheKey: entry.cacheKey, result, outputs: entry.outputs },
+        now,
+      );
+    }
     return this.write(async (trx) => {
       const done = await markDone(trx, this.fence(claim), { state: 'cached', cacheKey: entry.cacheKey, result, countAttempt: false }, now);
       if (!done) return false;
@@ -147,13 +160,19 @@ export class SqlStore extends StoreReader implements Store {
 
   async appendLogs(lines: LogLine[]): Promise<void> {
     if (lines.length === 0) return;
+    const insert = (db: Kysely<Database>, batch: LogLine[]) =>
+      db
+        .insertInto('attempt_logs')
+        .values(batch.map((l) => ({ attempt_id: l.attemptId, seq: l.seq, stream: l.stream, at: l.at, line: l.line })))
+        .execute();
+    const batches = chunks(lines, 500);
+    // one statement is atomic by itself: a transaction only when the lines need several
+    if (batches.length === 1) {
+      await insert(this.db, batches[0]);
+      return;
+    }
     await this.write(async (trx) => {
-      for (const batch of chunks(lines, 500)) {
-        await trx
-          .insertInto('attempt_logs')
-          .values(batch.map((l) => ({ attempt_id: l.attemptId, seq: l.seq, stream: l.stream, at: l.at, line: l.line })))
-          .execute();
-      }
+      for (const batch of batches) await insert(trx, batch);
     });
   }
 
@@ -161,6 +180,23 @@ export class SqlStore extends StoreReader implements Store {
     const attemptId = claim.attempt.id;
     const now = this.now();
     const result = success.result === null ? null : JSON.stringify(success.result);
+    const statements = this.dialect.taskStatements;
+    // spawned tasks join the job in the transaction below (sql/extend.ts), under the job's lock
+    if (statements && !spawned) {
+      return statements.complete(
+        this.db,
+        {
+          state: 'succeeded',
+          ...this.completing(claim),
+          cacheKey: success.cacheKey,
+          result,
+          outputs: success.outputs,
+          exitCode: success.exitCode,
+          usage: success.usage,
+        },
+        now,
+      );
+    }
     return this.write(async (trx) => {
       if (spawned) await lockJob(trx, this.dialect, claim.job.id);
       const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: success.cacheKey, result, countAttempt: true }, now);
@@ -169,7 +205,7 @@ export class SqlStore extends StoreReader implements Store {
       await recordOutputs(trx, this.dialect, claim.job.id, attemptId, success.outputs, now);
       if (spawned) await this.extend(trx, claim, spawned, now);
       // a task that spawned others is not reused from the cache: its spawned tasks would be missing
-      if (!spawned) await rememberCacheEntry(trx, { cacheKey: success.cacheKey, taskId: claim.task.id, outputs: success.outputs, result }, now);
+      if (!spawned) await rememberCacheEntry(trx, this.dialect, { cacheKey: success.cacheKey, taskId: claim.task.id, outputs: success.outputs, result }, now);
       const queued = await releaseDependents(trx, claim.task.id, now);
       if (queued > 0 || spawned) await this.dialect.notifyQueued(trx);
       return true;
@@ -178,6 +214,26 @@ export class SqlStore extends StoreReader implements Store {
 
   async fail(claim: ClaimedTask, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'> {
     const now = this.now();
+    const statements = this.dialect.taskStatements;
+    if (statements) {
+      // decided from the task as claimed; the statement holds only while that is still so
+      const task = { attemptsBefore: claim.task.attempts, maxAttempts: claim.task.maxAttempts, backoffMs: claim.type.backoffMs };
+      const outcome = await statements.fail(
+        this.db,
+        {
+          ...this.completing(claim),
+          ...task,
+          outcome: failureOutcome(task, failure.retryable, now),
+          error: failure.error,
+          exitCode: failure.exitCode,
+          signal: failure.signal,
+          usage: failure.usage,
+        },
+        now,
+      );
+      // null: the lease is lost, or the task changed since the claim; the transaction tells which
+      if (outcome !== null) return outcome;
+    }
     return this.write(async (trx) => {
       const outcome = await failTask(trx, { ...this.fence(claim), backoffMs: claim.type.backoffMs }, failure, now);
       if (outcome !== 'fenced') {
@@ -290,6 +346,11 @@ export class SqlStore extends StoreReader implements Store {
     return { id: claim.task.id, leaseToken: claim.leaseToken };
   }
 
+  /** What every single-statement transition of a claimed task needs (Dialect.taskStatements). */
+  private completing(claim: ClaimedTask) {
+    return { taskId: claim.task.id, leaseToken: claim.leaseToken, jobId: claim.job.id, attemptId: claim.attempt.id };
+  }
+
   private async jobInfoOf(jobId: number) {
     let info = this.jobInfo.get(jobId);
     if (!info) {
@@ -302,44 +363,5 @@ export class SqlStore extends StoreReader implements Store {
       this.jobInfo.set(jobId, info);
     }
     return info;
-  }
-
-  private async inputVersions(jobId: number, inputs: Record<string, string>): Promise<ClaimedTask['inputs']> {
-    const paths = Object.values(inputs);
-    if (paths.length === 0) return {};
-    const rows = await this.db
-      .selectFrom('products as p')
-      .innerJoin('product_versions as v', 'v.id', 'p.current_version_id')
-      .select(['p.path', 'v.sha256', 'v.size'])
-      .where('p.job_id', '=', jobId)
-      .where('p.path', 'in', paths)
-      .execute();
-    const byPath = new Map<string, FileVersion>(rows.map((r) => [r.path, { sha256: r.sha256, size: Number(r.size) }]));
-    const out: ClaimedTask['inputs'] = {};
-    for (const [name, path] of Object.entries(inputs)) {
-      const version = byPath.get(path);
-      if (!version) throw new Error(`task input ${name} (${path}) has no current version although its producer finished`);
-      out[name] = { path, ...version };
-    }
-    return out;
-  }
-
-  /** Results and cache keys of the tasks each claimed task depends on, by task name. */
-  private async upstreamOf(taskIds: number[]): Promise<Map<number, Pick<ClaimedTask, 'resultsOf' | 'upstreamKeys'>>> {
-    const rows = await this.db
-      .selectFrom('task_deps as d')
-      .innerJoin('tasks as t', 't.id', 'd.depends_on')
-      .select(['d.task_id', 't.name', 't.result', 't.cache_key'])
-      .where('d.task_id', 'in', taskIds)
-      .execute();
-    const byTask = new Map<number, Pick<ClaimedTask, 'resultsOf' | 'upstreamKeys'>>();
-    for (const row of rows) {
-      const taskId = Number(row.task_id);
-      let upstream = byTask.get(taskId);
-      if (!upstream) byTask.set(taskId, (upstream = { resultsOf: {}, upstreamKeys: {} }));
-      if (row.result !== null) upstream.resultsOf[row.name] = JSON.parse(row.result);
-      if (row.cache_key !== null) upstream.upstreamKeys[row.name] = row.cache_key;
-    }
-    return byTask;
   }
 }

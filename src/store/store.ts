@@ -147,8 +147,12 @@ export interface ClaimRequest {
   /** Only tasks of this pool (default: every pool) and of these types (default: every type). */
   pool?: string;
   types?: string[];
-  /** Decides, oldest first, whether the worker takes a task needing these resources. */
-  accept: (candidate: { id: number; cpu: number; memory: number }) => boolean;
+  /**
+   * Decides, oldest first, whether the worker takes a task needing these resources; called
+   * once per candidate, while the claim holds it. Without it every candidate is taken, and
+   * the claim is a single statement where the database allows.
+   */
+  accept?: (candidate: { id: number; cpu: number; memory: number }) => boolean;
 }
 
 export type TaskTarget = { jobId: number } | { taskId: number };

@@ -10,6 +10,8 @@ import { type Dialect, retryTransient } from '../dialect.js';
 export const mysqlDialect: Dialect = {
   name: 'mysql',
   supportsSkipLocked: true,
+  // MariaDB has INSERT … RETURNING, MySQL 8 has not
+  supportsInsertReturning: false,
   withMigrationLock: (db, fn) =>
     db.connection().execute(async (conn) => {
       await sql`SELECT GET_LOCK('orrery_migrations', 300)`.execute(conn);
@@ -21,6 +23,8 @@ export const mysqlDialect: Dialect = {
     }),
   writeTransaction: (db, fn) => retryTransient(() => db.transaction().execute(fn), isTransient),
   insertId: async (query) => Number((await query.executeTakeFirstOrThrow()).insertId),
+  // the values themselves again: MySQL deprecates VALUES(col), and MariaDB lacks the row alias that replaces it
+  upsert: (query, _key, set) => query.onDuplicateKeyUpdate(set as never),
   idColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
   notifyQueued: async () => {},
   tableOptions: (table) => table.modifyEnd(sql`CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`),

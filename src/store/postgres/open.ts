@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.js';
+import { prepareHotStatements } from './statement.js';
 
 // bigint columns (epoch-millisecond times, counts) hold values far below 2^53: read them as numbers
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
@@ -17,6 +18,9 @@ export function openPostgres(url: string, poolSize = 10): Kysely<Database> {
   // a connection dropped by a database restart must not crash the process: the query in
   // flight fails (and is retried by the caller), the pool replaces the connection
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    prepareHotStatements(client);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

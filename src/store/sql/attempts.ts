@@ -1,6 +1,6 @@
 /** Attempt rows: opened when a worker claims a task, closed with its outcome. */
 import path from 'node:path';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import type { ClaimedAttempt, Usage } from '../store.js';
@@ -8,6 +8,7 @@ import type { ClaimedAttempt, Usage } from '../store.js';
 /**
  * Opens one attempt per claimed task, numbered after the task's earlier attempts (lost
  * ones included). Called in the claiming transaction, which holds the tasks' rows.
+ * Returns the attempts by task id.
  */
 export async function openAttempts(
   trx: Kysely<Database>,
@@ -15,7 +16,35 @@ export async function openAttempts(
   taskIds: number[],
   claim: { leaseToken: string; worker: string; host: string; scratchRoot: string },
   now: number,
-): Promise<ClaimedAttempt[]> {
+): Promise<Map<number, ClaimedAttempt>> {
+  const opened = new Map<number, ClaimedAttempt>();
+  if (dialect.supportsInsertReturning) {
+    // one INSERT … SELECT for every task, numbering each from its own earlier attempts
+    const rows = await trx
+      .insertInto('attempts')
+      .columns(['task_id', 'number', 'state', 'lease_token', 'worker', 'host', 'pid', 'pid_start', 'scratch', 'started_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('tasks as t')
+          .select([
+            't.id',
+            sql<number>`coalesce((SELECT max(a.number) FROM attempts a WHERE a.task_id = t.id), 0) + 1`.as('number'),
+            eb.val('running').as('state'),
+            eb.val(claim.leaseToken).as('lease_token'),
+            eb.val(claim.worker).as('worker'),
+            eb.val(claim.host).as('host'),
+            sql<null>`NULL`.as('pid'),
+            sql<null>`NULL`.as('pid_start'),
+            sql<string>`${scratchPrefix(claim.scratchRoot)} || t.id || ${`-${claim.leaseToken}`}`.as('scratch'),
+            eb.val(now).as('started_at'),
+          ])
+          .where('t.id', 'in', taskIds),
+      )
+      .returning(['id', 'task_id', 'number', 'scratch'])
+      .execute();
+    for (const row of rows) opened.set(Number(row.task_id), { id: Number(row.id), number: Number(row.number), scratch: row.scratch! });
+    return opened;
+  }
   const previous = await trx
     .selectFrom('attempts')
     .select(['task_id', (eb) => eb.fn.max('number').as('n')])
@@ -23,10 +52,9 @@ export async function openAttempts(
     .groupBy('task_id')
     .execute();
   const numbers = new Map(previous.map((row) => [Number(row.task_id), Number(row.n ?? 0)]));
-  const opened: ClaimedAttempt[] = [];
   for (const taskId of taskIds) {
     const number = (numbers.get(taskId) ?? 0) + 1;
-    const scratch = path.join(claim.scratchRoot, `${taskId}-${claim.leaseToken}`);
+    const scratch = scratchPath(claim.scratchRoot, taskId, claim.leaseToken);
     const id = await dialect.insertId(
       trx.insertInto('attempts').values({
         task_id: taskId,
@@ -41,9 +69,23 @@ export async function openAttempts(
         started_at: now,
       }),
     );
-    opened.push({ id, number, scratch });
+    opened.set(taskId, { id, number, scratch });
   }
   return opened;
+}
+
+/** An attempt's scratch directory: under the worker's scratch root, named by task id and lease token. */
+export function scratchPath(scratchRoot: string, taskId: number, leaseToken: string): string {
+  return path.join(scratchRoot, `${taskId}-${leaseToken}`);
+}
+
+/**
+ * What scratchPath puts before the task id, for SQL that names many scratch directories at
+ * once: path.join of the root with one plain segment is the normalised root, a separator
+ * (none when the root normalises to nothing), then the segment.
+ */
+export function scratchPrefix(scratchRoot: string): string {
+  return path.join(scratchRoot, '_').slice(0, -1);
 }
 
 /** Removes the attempt a claim opened when nothing ran after all (a cache hit, a control block). */

@@ -5,29 +5,54 @@
  * rows; on SQLite the transaction already holds the only write lock. The UPDATE re-checks
  * `state = 'queued'`, so a row is never claimed twice, and stamps a fresh lease token
  * (the fencing token every later write of this attempt must present).
+ *
+ * A request without `accept` takes every candidate, and where the dialect has single-statement
+ * transitions (postgres/claim.ts) it is one statement instead of this transaction. A request
+ * with `accept` stays here: `accept` is the worker's fitting of tasks into its free cores and
+ * memory, called once per candidate, oldest first, keeping count of what it took — it can only
+ * run between two statements, and the candidates it is offered must already be locked by this
+ * claimer (read unlocked, two workers would fit the same oldest task and one would go away
+ * empty-handed while the queue is full).
  */
 import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import type { Database, TaskTable } from '../schema.js';
-import type { ClaimedAttempt, ClaimRequest } from '../store.js';
+import type { ClaimedAttempt, ClaimedTask, ClaimRequest, FileVersion, TaskRecord } from '../store.js';
 import { openAttempts } from './attempts.js';
 
-export interface ClaimCandidate {
-  id: number;
-  cpu: number;
-  memory: number;
+/** Which tasks a claim may take, and how many. */
+export type ClaimFilter = Pick<ClaimRequest, 'limit' | 'jobId' | 'pool' | 'types'>;
+
+/** What a claim gives the tasks it takes: their lease, and where their attempts run. */
+export interface LeaseGrant {
+  leaseToken: string;
+  leaseExpiresAt: number;
+  worker: string;
+  host: string;
+  scratchRoot: string;
 }
 
-/** What a worker asks for (see ClaimRequest in store.ts). */
-export type ClaimOptions = ClaimRequest;
+/** A claimed task's row (already `running`) with the attempt the claim opened. */
+export type ClaimedRow = Selectable<TaskTable> & {
+  attempt: ClaimedAttempt;
+  /** Read by the claiming statement where the dialect has one; otherwise read after it. */
+  upstream?: Pick<ClaimedTask, 'resultsOf' | 'upstreamKeys'>;
+  /** Current versions of the task's input products by path (likewise). */
+  inputVersions?: Map<string, FileVersion>;
+};
 
-export async function claimTasks(
-  trx: Kysely<Database>,
-  dialect: Dialect,
-  options: ClaimOptions,
-  now: number,
-): Promise<{ rows: Array<Selectable<TaskTable> & { attempt: ClaimedAttempt }>; leaseToken: string }> {
+export function leaseGrant(request: ClaimRequest, now: number): LeaseGrant {
+  return {
+    leaseToken: randomBytes(12).toString('hex'),
+    leaseExpiresAt: now + request.leaseMs,
+    worker: request.worker,
+    host: request.host,
+    scratchRoot: request.scratchRoot,
+  };
+}
+
+export async function claimTasks(trx: Kysely<Database>, dialect: Dialect, request: ClaimRequest, grant: LeaseGrant, now: number): Promise<ClaimedRow[]> {
   let query = trx
     .selectFrom('tasks')
     .selectAll('tasks')
@@ -36,10 +61,10 @@ export async function claimTasks(
     // id order and stops at the limit instead of sorting every queued task
     .where(sql<number>`+not_before`, '<=', now)
     .orderBy('id')
-    .limit(Math.max(options.limit * 4, 16));
-  if (options.jobId !== undefined) query = query.where('job_id', '=', options.jobId);
-  if (options.pool !== undefined) query = query.where('pool', '=', options.pool);
-  if (options.types !== undefined) query = query.where('type', 'in', options.types.length > 0 ? options.types : ['']);
+    .limit(Math.max(request.limit * 4, 16));
+  if (request.jobId !== undefined) query = query.where('job_id', '=', request.jobId);
+  if (request.pool !== undefined) query = query.where('pool', '=', request.pool);
+  if (request.types !== undefined) query = query.where('type', 'in', request.types.length > 0 ? request.types : ['']);
   // `orrery drain`: nothing is claimed from a paused pool (or from any pool while '*' is paused)
   query = query.where(({ not, exists, selectFrom }) =>
     not(
@@ -54,17 +79,75 @@ export async function claimTasks(
   if (dialect.supportsSkipLocked) query = query.forUpdate().skipLocked();
   const candidates = await query.execute();
 
+  const accept = request.accept ?? (() => true);
   const taken: Array<Selectable<TaskTable>> = [];
   for (const row of candidates) {
-    if (taken.length >= options.limit) break;
-    if (options.accept({ id: Number(row.id), cpu: Number(row.cpu), memory: Number(row.memory) })) taken.push(row);
+    if (taken.length >= request.limit) break;
+    if (accept({ id: Number(row.id), cpu: Number(row.cpu), memory: Number(row.memory) })) taken.push(row);
   }
-  const leaseToken = randomBytes(12).toString('hex');
-  if (taken.length === 0) return { rows: [], leaseToken };
-
-  const running = { state: 'running', lease_token: leaseToken, lease_expires_at: now + options.leaseMs, worker: options.worker, started_at: now };
+  if (taken.length === 0) return [];
   const ids = taken.map((row) => Number(row.id));
+  if (dialect.taskStatements) return dialect.taskStatements.claimLocked(trx, ids, grant, now);
+
+  const running = { state: 'running', lease_token: grant.leaseToken, lease_expires_at: grant.leaseExpiresAt, worker: grant.worker, started_at: now };
   await trx.updateTable('tasks').set(running).where('id', 'in', ids).where('state', '=', 'queued').execute();
-  const attempts = await openAttempts(trx, dialect, ids, { leaseToken, worker: options.worker, host: options.host, scratchRoot: options.scratchRoot }, now);
-  return { rows: taken.map((row, i) => ({ ...row, ...running, attempt: attempts[i] })), leaseToken };
+  const attempts = await openAttempts(trx, dialect, ids, grant, now);
+  return taken.map((row) => ({ ...row, ...running, attempt: attempts.get(Number(row.id))! }));
+}
+
+/**
+ * What a claim in a transaction leaves to read after it (a single-statement claim returns it
+ * with the rows): the results and cache keys of each task's upstream tasks, by task name, and
+ * the current versions of its inputs.
+ */
+export async function readClaimContext(db: Kysely<Database>, rows: ClaimedRow[]): Promise<Array<Required<ClaimedRow>>> {
+  const unread = rows.filter((row) => row.upstream === undefined).map((row) => Number(row.id));
+  const upstream = new Map<number, NonNullable<ClaimedRow['upstream']>>();
+  if (unread.length > 0) {
+    const deps = await db
+      .selectFrom('task_deps as d')
+      .innerJoin('tasks as t', 't.id', 'd.depends_on')
+      .select(['d.task_id', 't.name', 't.result', 't.cache_key'])
+      .where('d.task_id', 'in', unread)
+      .execute();
+    for (const dep of deps) {
+      const taskId = Number(dep.task_id);
+      let of = upstream.get(taskId);
+      if (!of) upstream.set(taskId, (of = { resultsOf: {}, upstreamKeys: {} }));
+      if (dep.result !== null) of.resultsOf[dep.name] = JSON.parse(dep.result);
+      if (dep.cache_key !== null) of.upstreamKeys[dep.name] = dep.cache_key;
+    }
+  }
+  const complete: Array<Required<ClaimedRow>> = [];
+  for (const row of rows) {
+    let inputVersions = row.inputVersions;
+    const paths = inputVersions ? [] : Object.values(JSON.parse(row.inputs) as Record<string, string>);
+    if (!inputVersions && paths.length > 0) {
+      const versions = await db
+        .selectFrom('products as p')
+        .innerJoin('product_versions as v', 'v.id', 'p.current_version_id')
+        .select(['p.path', 'v.sha256', 'v.size'])
+        .where('p.job_id', '=', row.job_id)
+        .where('p.path', 'in', paths)
+        .execute();
+      inputVersions = new Map(versions.map((v) => [v.path, { sha256: v.sha256, size: Number(v.size) }]));
+    }
+    complete.push({
+      ...row,
+      upstream: row.upstream ?? upstream.get(Number(row.id)) ?? { resultsOf: {}, upstreamKeys: {} },
+      inputVersions: inputVersions ?? new Map(),
+    });
+  }
+  return complete;
+}
+
+/** A claimed task's inputs: semantic name -> product path and its current version. */
+export function inputsOf(task: TaskRecord, versions: Map<string, FileVersion>): ClaimedTask['inputs'] {
+  const out: ClaimedTask['inputs'] = {};
+  for (const [name, path] of Object.entries(task.inputs)) {
+    const version = versions.get(path);
+    if (!version) throw new Error(`task input ${name} (${path}) has no current version although its producer finished`);
+    out[name] = { path, ...version };
+  }
+  return out;
 }

@@ -6,7 +6,23 @@
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
-import type { FileVersion } from '../store.js';
+import type { FileVersion, Usage } from '../store.js';
+
+/**
+ * A task done, as the single-statement form (Dialect.taskStatements) records it: a success
+ * closes the claim's attempt and remembers the cache entry; a completion from the cache
+ * drops the attempt (nothing ran) and counts no attempt.
+ */
+export type Completion = {
+  taskId: number;
+  leaseToken: string;
+  jobId: number;
+  attemptId: number;
+  cacheKey: string;
+  /** JSON text, or null. */
+  result: string | null;
+  outputs: Record<string, FileVersion>;
+} & ({ state: 'succeeded'; exitCode: number; usage: Usage } | { state: 'cached' });
 
 /**
  * Marks a running task done, fenced by its lease token. Returns false when the lease
@@ -58,7 +74,8 @@ export async function addCurrentVersion(
   added: { attemptId: number | null; version: FileVersion; qcPassed: number | null },
   now: number,
 ): Promise<void> {
-  const product = await trx.selectFrom('products').select('id').where('job_id', '=', jobId).where('path', '=', path).executeTakeFirstOrThrow();
+  const product = await trx.selectFrom('products').select('id').where('job_id', '=', jobId).where('path', '=', path).executeTakeFirst();
+  if (!product) throw unknownProduct(jobId, path);
   const versionId = await dialect.insertId(
     trx.insertInto('product_versions').values({
       product_id: product.id,
@@ -75,20 +92,18 @@ export async function addCurrentVersion(
 /** Remembers what this task produced so an identical task elsewhere can reuse it. */
 export async function rememberCacheEntry(
   trx: Kysely<Database>,
+  dialect: Dialect,
   entry: { cacheKey: string; taskId: number; outputs: Record<string, FileVersion>; result: string | null },
   now: number,
 ): Promise<void> {
-  await trx.deleteFrom('cache_entries').where('cache_key', '=', entry.cacheKey).execute();
-  await trx
-    .insertInto('cache_entries')
-    .values({
-      cache_key: entry.cacheKey,
-      task_id: entry.taskId,
-      outputs: JSON.stringify(entry.outputs),
-      result: entry.result,
-      created_at: now,
-    })
-    .execute();
+  const replacing = { task_id: entry.taskId, outputs: JSON.stringify(entry.outputs), result: entry.result, created_at: now };
+  // an entry of the same key (an identical task that ran before) is replaced
+  await dialect.upsert(trx.insertInto('cache_entries').values({ cache_key: entry.cacheKey, ...replacing }), 'cache_key', replacing).execute();
+}
+
+/** A completion named an output that is not a product of its job: nothing is recorded. */
+export function unknownProduct(jobId: number, path: string): Error {
+  return new Error(`output ${path} is not a product of job ${jobId}: a task records only the outputs its job declares`);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import type { Usage } from '../store.js';
 import { downstreamOf, forChunks } from './downstream.js';
 
 const MAX_BACKOFF_MS = 10 * 60_000;
@@ -13,6 +14,35 @@ const MAX_BACKOFF_MS = 10 * 60_000;
 export function retryDelay(baseMs: number, retryNumber: number, random = Math.random): number {
   const full = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** (retryNumber - 1));
   return Math.round(full / 2 + random() * (full / 2));
+}
+
+/** What a failure makes of a task that had `attemptsBefore` counted attempts. */
+export function failureOutcome(
+  task: { attemptsBefore: number; maxAttempts: number; backoffMs: number },
+  retryable: boolean,
+  now: number,
+): { attempts: number; retrying: boolean; notBefore: number } {
+  const attempts = task.attemptsBefore + 1;
+  const retrying = retryable && attempts < task.maxAttempts;
+  return { attempts, retrying, notBefore: retrying ? now + retryDelay(task.backoffMs, attempts) : 0 };
+}
+
+/**
+ * A failed attempt as the single-statement form records it (Dialect.taskStatements): the
+ * outcome is decided from the attempt count the claim read, and the statement changes the
+ * task only while that count still holds.
+ */
+export interface FailureRecord {
+  taskId: number;
+  leaseToken: string;
+  attemptId: number;
+  attemptsBefore: number;
+  maxAttempts: number;
+  outcome: ReturnType<typeof failureOutcome>;
+  error: string;
+  exitCode: number | null;
+  signal: string | null;
+  usage: Usage | null;
 }
 
 export async function failTask(
@@ -29,8 +59,11 @@ export async function failTask(
     .where('state', '=', 'running')
     .executeTakeFirst();
   if (!row) return 'fenced';
-  const attempts = Number(row.attempts) + 1;
-  const retrying = failure.retryable && attempts < Number(row.max_attempts);
+  const { attempts, retrying, notBefore } = failureOutcome(
+    { attemptsBefore: Number(row.attempts), maxAttempts: Number(row.max_attempts), backoffMs: task.backoffMs },
+    failure.retryable,
+    now,
+  );
   await trx
     .updateTable('tasks')
     .set({
@@ -40,7 +73,7 @@ export async function failTask(
       lease_token: null,
       lease_expires_at: null,
       worker: null,
-      not_before: retrying ? now + retryDelay(task.backoffMs, attempts) : 0,
+      not_before: notBefore,
       queued_at: retrying ? now : null,
       finished_at: retrying ? null : now,
     })

@@ -10,6 +10,8 @@ import type { Database } from '../schema.js';
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
   supportsSkipLocked: false,
+  // RETURNING since SQLite 3.35 (better-sqlite3 bundles a newer one)
+  supportsInsertReturning: true,
   withMigrationLock: (_db, fn) => fn(),
   writeTransaction: (db, fn) =>
     db.connection().execute(async (conn) => {
@@ -24,6 +26,7 @@ export const sqliteDialect: Dialect = {
       }
     }),
   insertId: async (query) => Number((await query.executeTakeFirstOrThrow()).insertId),
+  upsert: (query, key, set) => query.onConflict((conflict) => conflict.column(key as never).doUpdateSet(set as never)),
   idColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
   notifyQueued: async () => {},
   tableOptions: (table) => table,

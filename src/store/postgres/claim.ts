@@ -1,0 +1,143 @@
+/**
+ * Claiming on PostgreSQL in one statement: lock the oldest claimable tasks with
+ * FOR UPDATE SKIP LOCKED (concurrent claimers skip each other's rows), mark them running
+ * under a fresh lease token, open their attempts, and return each with the results of its
+ * upstream tasks and the current versions of its inputs. One round trip, no BEGIN/COMMIT.
+ *
+ * Parameters: :now, the lease (:token, :expires, :worker), the attempts' :host and
+ * :scratch prefix (sql/attempts.ts, scratchPrefix), the filters :job, :pool, :types when the
+ * request has them, and :limit when it is not written into the text. Invariants, as in
+ * sql/claim.ts: only `queued` tasks whose backoff has passed, none from a paused pool (or
+ * while '*' is paused), each claimed once (the UPDATE re-checks the state), attempts
+ * numbered after every earlier one, lost ones included.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.js';
+import { scratchPrefix } from '../sql/attempts.js';
+import type { ClaimedRow, ClaimFilter, LeaseGrant } from '../sql/claim.js';
+import type { ClaimedTask, FileVersion } from '../store.js';
+import { type Statement, statement } from './statement.js';
+
+type ClaimParam = 'now' | 'token' | 'expires' | 'worker' | 'host' | 'scratch';
+
+/**
+ * From `picked` (id and ctid of rows this statement or the caller's transaction has locked)
+ * to the claimed rows.
+ *
+ * By ctid (a TID scan, whatever the planner thinks of `picked`), and so only if the version
+ * of the row this statement's snapshot reads is the one that was locked. A task claimed and
+ * handed back (lost, re-queued) after the snapshot was taken is locked in its newest version
+ * but seen in its old one; the attempts opened in between are not in the snapshot, so the
+ * number given to the new attempt could repeat one. Such a task is left to the next claim. In the caller's transaction (claimLocked) the rows
+ * were locked by an earlier statement, so the snapshot always sees the locked version.
+ */
+const CLAIMED = `
+claimed AS (
+  UPDATE tasks t
+  SET state = 'running', lease_token = :token::text, lease_expires_at = :expires::bigint, worker = :worker::text, started_at = :now::bigint
+  FROM picked
+  WHERE t.ctid = picked.ctid AND t.state = 'queued'
+  RETURNING t.*
+),
+opened AS (
+  INSERT INTO attempts (task_id, number, state, lease_token, worker, host, pid, pid_start, scratch, started_at)
+  SELECT c.id, coalesce((SELECT max(a.number) FROM attempts a WHERE a.task_id = c.id), 0) + 1, 'running',
+         :token, :worker, :host::text, NULL, NULL, :scratch::text || c.id || '-' || :token, :now
+  FROM claimed c
+  RETURNING id, task_id, number, scratch
+)
+SELECT c.*, o.id AS attempt_id, o.number AS attempt_number, o.scratch AS attempt_scratch,
+  (SELECT json_agg(json_build_array(u.name, u.result, u.cache_key))
+     FROM task_deps d JOIN tasks u ON u.id = d.depends_on
+    WHERE d.task_id = c.id) AS upstream,
+  -- (a task without inputs, '{}', skips the lookup)
+  CASE WHEN c.inputs <> '{}' THEN
+    (SELECT json_agg(json_build_array(p.path, v.sha256, v.size))
+       FROM products p JOIN product_versions v ON v.id = p.current_version_id
+      WHERE p.job_id = c.job_id AND p.path IN (SELECT value FROM json_each_text(c.inputs::json)))
+  END AS input_versions
+FROM claimed c JOIN opened o ON o.task_id = c.id
+ORDER BY c.id`;
+
+/**
+ * One text per combination of filters and limit, made when first needed. The limit is written
+ * into the text (up to INLINE_LIMIT; above, a parameter): a prepared statement soon runs a
+ * generic plan, and with an unknown LIMIT that plan is made for many rows — the queue walked in
+ * primary-key order past every finished task, the claimed rows found by a scan of the table.
+ */
+const claimStatements = new Map<string, Statement<string>>();
+const INLINE_LIMIT = 64;
+
+const limitInText = (limit: number) => Number.isSafeInteger(limit) && limit > 0 && limit <= INLINE_LIMIT;
+
+function claimStatement(filter: ClaimFilter): Statement<string> {
+  const limit = limitInText(filter.limit) ? String(filter.limit) : ':limit::integer';
+  const key = `${filter.jobId !== undefined ? 'j' : ''}${filter.pool !== undefined ? 'p' : ''}${filter.types !== undefined ? 't' : ''}${limit}`;
+  let found = claimStatements.get(key);
+  if (!found) {
+    found = statement(
+      'claim',
+      `WITH picked AS (
+  SELECT id, ctid FROM tasks
+  -- the queue in id order by an index ending in (state, id), stopping at the limit: a range
+  -- on state rather than \`=\`, so that \`ORDER BY state, id\` is an order only those indexes
+  -- give (the primary key would walk every finished task first, and the plan this prepared
+  -- statement keeps, made without knowing the time, might choose it); \`+not_before\` keeps the
+  -- planner off (state, not_before, id), which would sort every queued task
+  WHERE state BETWEEN 'queued' AND 'queued' AND +not_before <= :now::bigint
+    ${filter.jobId !== undefined ? 'AND job_id = :job::integer' : ''}
+    ${filter.pool !== undefined ? 'AND pool = :pool::text' : ''}
+    ${filter.types !== undefined ? 'AND type = ANY (:types::text[])' : ''}
+    AND NOT EXISTS (SELECT 1 FROM pool_controls pc WHERE pc.paused = 1 AND (pc.pool = tasks.pool OR pc.pool = '*'))
+  ORDER BY state, id
+  LIMIT ${limit}
+  FOR UPDATE SKIP LOCKED
+),${CLAIMED}`,
+    );
+    claimStatements.set(key, found);
+  }
+  return found;
+}
+
+const CLAIM_LOCKED = statement<ClaimParam | 'ids'>('claim_locked', `WITH picked AS (SELECT id, ctid FROM tasks WHERE id = ANY (:ids::integer[])),${CLAIMED}`);
+
+export async function claim(db: Kysely<Database>, filter: ClaimFilter, grant: LeaseGrant, now: number): Promise<ClaimedRow[]> {
+  const params: Record<string, unknown> = leaseParams(grant, now);
+  if (!limitInText(filter.limit)) params.limit = filter.limit;
+  if (filter.jobId !== undefined) params.job = filter.jobId;
+  if (filter.pool !== undefined) params.pool = filter.pool;
+  if (filter.types !== undefined) params.types = filter.types;
+  const rows = await claimStatement(filter).run<ReturnedRow>(db, params);
+  return rows.map(toClaimedRow);
+}
+
+export async function claimLocked(trx: Kysely<Database>, taskIds: number[], grant: LeaseGrant, now: number): Promise<ClaimedRow[]> {
+  const rows = await CLAIM_LOCKED.run<ReturnedRow>(trx, { ...leaseParams(grant, now), ids: taskIds });
+  return rows.map(toClaimedRow);
+}
+
+function leaseParams(grant: LeaseGrant, now: number): Record<ClaimParam, unknown> {
+  return { now, token: grant.leaseToken, expires: grant.leaseExpiresAt, worker: grant.worker, host: grant.host, scratch: scratchPrefix(grant.scratchRoot) };
+}
+
+type ReturnedRow = Omit<ClaimedRow, 'attempt' | 'upstream' | 'inputVersions'> & {
+  attempt_id: number;
+  attempt_number: number;
+  attempt_scratch: string;
+  /** [name, result JSON text, cache key] of each upstream task. */
+  upstream: Array<[string, string | null, string | null]> | null;
+  /** [path, sha256, size] of each input's current version. */
+  input_versions: Array<[string, string, number]> | null;
+};
+
+function toClaimedRow(returned: ReturnedRow): ClaimedRow {
+  const { attempt_id, attempt_number, attempt_scratch, upstream, input_versions, ...row } = returned;
+  const resultsOf: ClaimedTask['resultsOf'] = {};
+  const upstreamKeys: Record<string, string> = {};
+  for (const [name, result, cacheKey] of upstream ?? []) {
+    if (result !== null) resultsOf[name] = JSON.parse(result);
+    if (cacheKey !== null) upstreamKeys[name] = cacheKey;
+  }
+  const inputVersions = new Map<string, FileVersion>((input_versions ?? []).map(([path, sha256, size]) => [path, { sha256, size: Number(size) }]));
+  return { ...row, attempt: { id: attempt_id, number: attempt_number, scratch: attempt_scratch }, upstream: { resultsOf, upstreamKeys }, inputVersions };
+}
