@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobState, PlannedJob, TaskState } from '../core/types.js';
 import { openFileRepository } from '../files/open.js';
 import { openStore } from '../store/open.js';
@@ -79,7 +80,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
   });
   const runner = new ProcessRunner();
   try {
-    const requeued = await requeueOrphans(store);
+    const requeued = await requeueOrphans(store, options.keepScratch);
     const { job, resumed } = options.plan
       ? await submitPlan(store, files, options.plan, { failFast: options.failFast, sourceFile: options.sourceFile, resume: !options.noCache })
       : { job: await store.getJob(options.jobRef!), resumed: true };
@@ -147,7 +148,12 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
  * by recorded pid, and — for a process started just before the kill, whose pid was not yet
  * recorded — by its working directory, the attempt's scratch directory.
  */
-async function requeueOrphans(store: Store) {
+/**
+ * Re-queues the tasks a dead run left running, kills the processes it left behind, and
+ * removes their scratch directories (half-written outputs of attempts now recorded as lost),
+ * unless the scratch directories are being kept.
+ */
+async function requeueOrphans(store: Store, keepScratch: boolean) {
   const lost = await store.requeueLost({ worker: EMBEDDED_WORKER }, 'the orrery run holding this task ended without finishing it (killed or crashed)');
   const local = lost.filter((attempt) => attempt.host === os.hostname());
   for (const attempt of local) {
@@ -155,6 +161,12 @@ async function requeueOrphans(store: Store) {
   }
   const scratches = local.map((a) => a.scratch).filter((s): s is string => s !== null);
   for (const pid of processesInside(scratches)) signalGroup(pid, 'SIGKILL');
+  if (!keepScratch && scratches.length > 0) {
+    // SIGKILL takes effect at once, but a process is gone only when the kernel has reaped it:
+    // wait for that (briefly), so none of them writes into a directory after its removal
+    for (let waited = 0; waited < 2000 && processesInside(scratches).length > 0; waited += 20) await sleep(20);
+    for (const scratch of scratches) fs.rmSync(scratch, { recursive: true, force: true });
+  }
   return lost;
 }
 

@@ -3,6 +3,9 @@
  * SIGKILLs a random worker every few hundred milliseconds and starts a new one. Every task
  * must end succeeded, every product must have exactly one current version whose bytes
  * match its recorded sha256, and the killed attempts must be recorded as lost.
+ *
+ * The tasks sleep 0.1–0.2 s so that the job lasts long enough (500 tasks on 6 slots: 10 s at
+ * the very least) for the loop to kill many workers however fast the rest of the system gets.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -26,8 +29,8 @@ tasks:
         inputs: { in: "raw/p_\${i_index}.txt" }
         outputs: { out: "refined/r_\${i_index}.txt" }
 types:
-  produce: { command: "sleep 0.0$(( {params.i} % 9 + 1 )); seq 1 {params.i} > {outputs.out}; echo {params.i} >> {outputs.out}" }
-  refine: { command: "sleep 0.05; sort -n {inputs.in} | tail -n 1 > {outputs.out}" }
+  produce: { command: "sleep 0.1$(( {params.i} % 9 )); seq 1 {params.i} > {outputs.out}; echo {params.i} >> {outputs.out}" }
+  refine: { command: "sleep 0.1; sort -n {inputs.in} | tail -n 1 > {outputs.out}" }
 `;
 
 describe.skipIf(!process.env.ORRERY_TEST_POSTGRES)('chaos: workers SIGKILLed at random', () => {

@@ -89,6 +89,9 @@ describe('kill -9 of orrery run', () => {
     expect(products.every((f) => f.versions === 1)).toBe(true);
     p.orrery('export', '1', 'out');
     for (let i = 0; i < 16; i++) expect(p.read(`out/c_${i}.txt`)).toBe(`${i}\nchecked\n`);
+    // the scratch directories of the killed attempts (half-written outputs) are gone too
+    const fs = await import('node:fs');
+    expect(fs.readdirSync(path.join(p.dir, '.orrery', 'scratch'))).toEqual([]);
   }, 120_000);
 
   it('kills the processes a killed run left behind, so only one attempt ever writes', async () => {
