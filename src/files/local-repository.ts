@@ -2,7 +2,9 @@
  * A file repository in a local directory: objects/<first two hex>/<sha256>.
  * New bytes are written to a temporary name in the same directory and renamed into
  * place, so a crash leaves either no object or a complete one. Objects are made
- * read-only; tasks get them as symbolic links (like Nextflow's work directories).
+ * read-only; tasks get them as hard links (symbolic links where a hard link cannot be made,
+ * as across file systems): a hard link is a name, where a symbolic link is an inode made and
+ * freed per task (see worker/scratch-dirs.ts for why that matters).
  *
  * Taking an output in and staging an input are a handful of metadata calls on a local
  * disk: they are made synchronously (microseconds each, where an asynchronous call costs a
@@ -59,7 +61,12 @@ export class LocalRepository implements FileRepository {
       throw new InfrastructureError(`the file repository ${this.root} has no object ${sha256}: it was deleted or the repository moved; re-run the task that produced it`);
     }
     fsSync.mkdirSync(path.dirname(dest), { recursive: true });
-    fsSync.symlinkSync(object, dest);
+    try {
+      fsSync.linkSync(object, dest);
+    } catch {
+      // another file system (EXDEV), one without hard links (EPERM), too many links (EMLINK)
+      fsSync.symlinkSync(object, dest);
+    }
   }
 
   async open(sha256: string): Promise<Readable | null> {

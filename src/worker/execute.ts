@@ -15,7 +15,8 @@ import { AttemptLog } from './attempt-log.js';
 import { retryThroughOutage } from './outage.js';
 import { processStartTime } from './process-usage.js';
 import { executeControl } from './control.js';
-import { collectOutputs, prepareScratch, readResult, removeScratch, TaskProtocolError } from './protocol.js';
+import { collectOutputs, prepareScratch, readResult, TaskProtocolError } from './protocol.js';
+import type { ScratchDirectories } from './scratch-dirs.js';
 import { readSpawn } from './spawn.js';
 import type { RunOutcome, Runner } from './runner.js';
 
@@ -25,6 +26,8 @@ export interface ExecuteContext {
   runner: Runner;
   host: string;
   scratchRoot: string;
+  /** Where the scratch directories under scratchRoot are made and, once done with, recycled. */
+  scratchDirs: ScratchDirectories;
   noCache: boolean;
   keepScratch: boolean;
   /** Set when the task needs more than this machine can ever give. */
@@ -54,7 +57,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
   const log = new AttemptLog(ctx.store, attempt.id);
   const flusher = setInterval(() => void log.flush().catch(() => {}), 500);
   try {
-    const prepared = await prepareScratch(claim, attempt.number, scratch, ctx.files);
+    const prepared = await prepareScratch(claim, attempt.number, scratch, ctx.files, ctx.scratchDirs);
     const run = (command: string) =>
       ctx.runner.run({
         command,
@@ -111,7 +114,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
   } finally {
     clearInterval(flusher);
     await log.flush().catch(() => {});
-    if (!ctx.keepScratch) removeScratch(scratch);
+    if (!ctx.keepScratch) ctx.scratchDirs.discard(scratch);
   }
 }
 

@@ -13,13 +13,14 @@ import path from 'node:path';
 import type { JsonObject, JsonValue } from '../core/types.js';
 import type { FileRepository } from '../files/repository.js';
 import type { ClaimedTask } from '../store/store.js';
+import type { ScratchDirectories } from './scratch-dirs.js';
 
 /**
  * The protocol's own files sit in the scratch directory itself, hidden by a dot: a
  * subdirectory for them would cost a mkdir and an rmdir per task, which on some disks
  * take longer than a short command runs.
  */
-const TASK_FILE = '.orrery-task.json';
+export const TASK_FILE = '.orrery-task.json';
 const RESULT_FILE = '.orrery-result.json';
 const SPAWN_FILE = '.orrery-spawn.jsonl';
 
@@ -40,13 +41,11 @@ export async function prepareScratch(
   attemptNumber: number,
   scratch: string,
   files: FileRepository,
+  dirs: ScratchDirectories,
 ): Promise<PreparedTask> {
-  fs.mkdirSync(scratch, { recursive: true });
+  const products = [...Object.values(claim.inputs).map((input) => input.path), ...Object.values(claim.task.outputs)];
+  dirs.make(scratch, products.flatMap((product) => directoriesOf(scratch, product)));
   for (const input of Object.values(claim.inputs)) await files.stage(input.sha256, path.join(scratch, input.path));
-  for (const output of Object.values(claim.task.outputs)) {
-    const dir = path.dirname(path.join(scratch, output));
-    if (dir !== scratch) fs.mkdirSync(dir, { recursive: true });
-  }
 
   const taskFile = path.join(scratch, TASK_FILE);
   const resultFile = path.join(scratch, RESULT_FILE);
@@ -63,7 +62,7 @@ export async function prepareScratch(
     outputs: claim.task.outputs,
     results_of: claim.resultsOf,
   };
-  fs.writeFileSync(taskFile, JSON.stringify(description, null, 2));
+  writeTaskFile(taskFile, JSON.stringify(description, null, 2));
 
   const env: Record<string, string> = {
     ...workerEnv(),
@@ -106,16 +105,24 @@ export function substitute(command: string, values: Record<'params' | 'inputs' |
 }
 
 /**
- * Removes a scratch directory. By now most hold nothing but the task file (outputs were
- * moved into the file repository): two calls remove that; anything else, the full walk.
+ * Writes the task file over the one a recycled scratch directory kept (scratch-dirs.ts);
+ * if an earlier task made that one read-only, it is replaced.
  */
-export function removeScratch(scratch: string): void {
+function writeTaskFile(file: string, text: string): void {
   try {
-    fs.unlinkSync(path.join(scratch, TASK_FILE));
-    fs.rmdirSync(scratch);
-  } catch {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.writeFileSync(file, text);
+  } catch (error) {
+    if (!['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    fs.rmSync(file, { force: true });
+    fs.writeFileSync(file, text);
   }
+}
+
+/** The directories inside the scratch directory that a product's path goes through. */
+function directoriesOf(scratch: string, product: string): string[] {
+  const out: string[] = [];
+  for (let dir = path.dirname(product); dir !== '.' && dir !== '/'; dir = path.dirname(dir)) out.push(path.join(scratch, dir));
+  return out;
 }
 
 /** Checks the declared outputs exist (as files, or links to files). */

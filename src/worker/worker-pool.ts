@@ -13,6 +13,8 @@ import { isConnectionError, OutageReporter } from '../store/outage.js';
 import type { ClaimedTask, Store } from '../store/store.js';
 import type { Dispatch } from '../dispatch/dispatch.js';
 import { type ExecuteContext, type ExecuteResult, executeTask } from './execute.js';
+import { TASK_FILE } from './protocol.js';
+import { ScratchDirectories } from './scratch-dirs.js';
 
 export interface Capacity {
   cpu: number;
@@ -42,7 +44,7 @@ export interface PoolOptions {
   exitWhenIdleMs?: number;
   /** Reported with each heartbeat; the answer says whether the pool is paused. */
   registration?: { pool: string | null };
-  context: Omit<ExecuteContext, 'store' | 'impossible' | 'onStart'>;
+  context: Omit<ExecuteContext, 'store' | 'impossible' | 'onStart' | 'scratchDirs'>;
   onEvent(event: PoolEvent): void;
   /** Called when a task fails for good. */
   onFailed?(task: ClaimedTask['task']): Promise<void>;
@@ -71,11 +73,13 @@ export class WorkerPool {
   private stopping = false;
   private draining = false;
   private readonly outage: OutageReporter;
+  private readonly scratchDirs: ScratchDirectories;
 
   constructor(private readonly options: PoolOptions) {
     this.freeCpu = options.capacity.cpu;
     this.freeMemory = options.capacity.memory;
     this.outage = new OutageReporter((message) => options.onEvent({ kind: 'database', message }));
+    this.scratchDirs = new ScratchDirectories(options.context.scratchRoot, TASK_FILE);
   }
 
   /** Runs until the job ends (embedded), or until stopped, drained or idle (worker). */
@@ -222,6 +226,7 @@ export class WorkerPool {
     const context: ExecuteContext = {
       ...this.options.context,
       store: this.options.store,
+      scratchDirs: this.scratchDirs,
       impossible,
       onStart: (c, attempt) => this.options.onEvent({ kind: 'started', task: c.task, attempt }),
       onProcessesEnded: release,
