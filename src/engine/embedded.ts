@@ -92,6 +92,8 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
       worker: EMBEDDED_WORKER,
       jobId: job.id,
       leaseMs,
+      // the next task is staged while the cores are busy, and starts when one frees
+      lookahead: 1,
       dispatch: new PollDispatch(1000),
       capacity: {
         cpu: options.capacity?.cpu ?? os.availableParallelism(),

@@ -34,6 +34,11 @@ export interface ExecuteContext {
   impossible?: string;
   onStart?(claim: ClaimedTask, attempt: number): void;
   /**
+   * Resolves when the task may start its processes: at once, or, for a task claimed ahead
+   * while the worker was full, when room frees (or the task is aborted).
+   */
+  waitForRoom?(): Promise<void>;
+  /**
    * The task's processes have ended: its cores and memory are free for the next task while
    * its outputs and outcome are still being recorded.
    */
@@ -53,11 +58,13 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
 
   const { attempt } = claim;
   const scratch = attempt.scratch;
-  ctx.onStart?.(claim, attempt.number);
   const log = new AttemptLog(ctx.store, attempt.id);
   const flusher = setInterval(() => void log.flush().catch(() => {}), 500);
   try {
     const prepared = await prepareScratch(claim, attempt.number, scratch, ctx.files, ctx.scratchDirs);
+    await ctx.waitForRoom?.();
+    if (signal.aborted) return { outcome: 'fenced' };
+    ctx.onStart?.(claim, attempt.number);
     const run = (command: string) =>
       ctx.runner.run({
         command,

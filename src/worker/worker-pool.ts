@@ -4,9 +4,15 @@
  * (one job, until it ends) and `orrery worker` (any job of its pool, until stopped,
  * drained or idle for long enough).
  *
- * Each task reserves its type's cpu and memory; a task asking for more cores than the
- * pool has runs alone on all of them (as Snakemake does), a task asking for more memory
- * than the pool has fails at once with a clear error.
+ * Each task holds its type's cpu and memory while its processes run (room.ts); a task
+ * asking for more cores than the pool has runs alone on all of them (as Snakemake does), a
+ * task asking for more memory than the pool has fails at once with a clear error.
+ *
+ * With `lookahead`, the pool also claims tasks while its room is full, and stages them
+ * (cache lookup, attempt, scratch directory, inputs) so that they start the moment a
+ * running task's processes end: the cores never wait for that work. `orrery run` looks one
+ * task ahead; `orrery worker` does not (a task held ahead by a busy worker could have run
+ * on an idle one).
  */
 import { formatBytes } from '../core/bytes.js';
 import { isConnectionError, OutageReporter } from '../store/outage.js';
@@ -14,12 +20,10 @@ import type { ClaimedTask, Store } from '../store/store.js';
 import type { Dispatch } from '../dispatch/dispatch.js';
 import { type ExecuteContext, type ExecuteResult, executeTask } from './execute.js';
 import { TASK_FILE } from './protocol.js';
+import { type Capacity, Room } from './room.js';
 import { ScratchDirectories } from './scratch-dirs.js';
 
-export interface Capacity {
-  cpu: number;
-  memory: number;
-}
+export type { Capacity };
 
 export type PoolEvent =
   | { kind: 'started'; task: ClaimedTask['task']; attempt: number }
@@ -32,6 +36,8 @@ export interface PoolOptions {
   capacity: Capacity;
   /** At most this many tasks running processes at once (besides cpu and memory). */
   concurrency?: number;
+  /** Tasks claimed and staged while the room is full, to start as soon as room frees (default 0). */
+  lookahead?: number;
   leaseMs: number;
   /** Embedded mode: only this job, and stop when it has ended. */
   jobId?: number;
@@ -44,7 +50,7 @@ export interface PoolOptions {
   exitWhenIdleMs?: number;
   /** Reported with each heartbeat; the answer says whether the pool is paused. */
   registration?: { pool: string | null };
-  context: Omit<ExecuteContext, 'store' | 'impossible' | 'onStart' | 'scratchDirs'>;
+  context: Omit<ExecuteContext, 'store' | 'impossible' | 'onStart' | 'scratchDirs' | 'waitForRoom'>;
   onEvent(event: PoolEvent): void;
   /** Called when a task fails for good. */
   onFailed?(task: ClaimedTask['task']): Promise<void>;
@@ -63,10 +69,9 @@ export type PoolEnd = 'succeeded' | 'failed' | 'cancelled' | 'stopped' | 'idle';
 
 export class WorkerPool {
   private readonly running = new Map<number, Running>();
-  /** Tasks whose processes have not ended yet (what `concurrency` limits). */
-  private active = 0;
-  private freeCpu: number;
-  private freeMemory: number;
+  private readonly room: Room;
+  /** Tasks claimed ahead that hold no share of the room yet. */
+  private ahead = 0;
   private wake: (() => void) | null = null;
   /** Set when a task ended since the last claim, so an idle wait returns at once. */
   private signalled = false;
@@ -76,8 +81,7 @@ export class WorkerPool {
   private readonly scratchDirs: ScratchDirectories;
 
   constructor(private readonly options: PoolOptions) {
-    this.freeCpu = options.capacity.cpu;
-    this.freeMemory = options.capacity.memory;
+    this.room = new Room(options.capacity, options.concurrency);
     this.outage = new OutageReporter((message) => options.onEvent({ kind: 'database', message }));
     this.scratchDirs = new ScratchDirectories(options.context.scratchRoot, TASK_FILE);
   }
@@ -163,19 +167,13 @@ export class WorkerPool {
     return [...this.running.values()].map((r) => r.claim);
   }
 
-  /** Room for one more task's processes. */
-  private get full(): boolean {
-    return (this.options.concurrency ?? Number.POSITIVE_INFINITY) - this.active <= 0 || this.freeCpu <= 1e-9;
-  }
-
   private async claim(): Promise<number> {
-    const { capacity } = this.options;
-    const slots = (this.options.concurrency ?? Number.POSITIVE_INFINITY) - this.active;
-    // nothing could be accepted: don't take the write lock to find that out
-    if (this.full) return 0;
-    const reserved = new Map<number, { cpu: number; memory: number }>();
-    let freeCpu = this.freeCpu;
-    let freeMemory = this.freeMemory;
+    const room = this.room;
+    // claimed now, a task takes its share at once; claimed ahead, when room frees
+    const now = !room.full;
+    // nothing could be taken: don't take the write lock to find that out
+    if (!now && this.ahead >= (this.options.lookahead ?? 0)) return 0;
+    const fits = room.fitter();
     const claims = await this.options.store.claim({
       worker: this.options.worker,
       host: this.options.context.host,
@@ -184,50 +182,45 @@ export class WorkerPool {
       pool: this.options.pool,
       types: this.options.types,
       leaseMs: this.options.leaseMs,
-      limit: Math.max(1, Math.min(slots, Math.ceil(freeCpu))),
-      accept: ({ id, cpu, memory }) => {
-        if (memory > capacity.memory) {
-          reserved.set(id, { cpu: 0, memory: 0 });
-          return true;
-        }
-        const needCpu = Math.min(cpu, capacity.cpu);
-        if (needCpu > freeCpu + 1e-9 || memory > freeMemory) return false;
-        freeCpu -= needCpu;
-        freeMemory -= memory;
-        reserved.set(id, { cpu: needCpu, memory });
-        return true;
-      },
+      limit: now ? Math.max(1, room.openings) : 1,
+      accept: now ? fits : undefined,
     });
-    for (const claim of claims) this.start(claim, reserved.get(claim.task.id) ?? { cpu: 0, memory: 0 });
+    for (const claim of claims) this.start(claim, now);
     return claims.length;
   }
 
-  private start(claim: ClaimedTask, reservation: { cpu: number; memory: number }): void {
-    const { capacity } = this.options;
-    this.freeCpu -= reservation.cpu;
-    this.freeMemory -= reservation.memory;
-    this.active += 1;
-    const impossible =
-      claim.task.memory > capacity.memory
-        ? `task type ${claim.type.name} needs ${formatBytes(claim.task.memory)} of memory but this worker pool has ${formatBytes(capacity.memory)}; lower its \`memory\` or run it on a bigger machine`
-        : undefined;
+  private start(claim: ClaimedTask, now: boolean): void {
+    const room = this.room;
+    const share = room.shareOf(claim.task);
+    // 'ahead': claimed while the room was full, holding nothing yet
+    let holding: 'ahead' | 'share' | 'nothing' = now ? 'share' : 'ahead';
+    if (now) room.take(share);
+    else this.ahead += 1;
+    const impossible = room.impossible(claim.task)
+      ? `task type ${claim.type.name} needs ${formatBytes(claim.task.memory)} of memory but this worker pool has ${formatBytes(room.capacity.memory)}; lower its \`memory\` or run it on a bigger machine`
+      : undefined;
     const abort = new AbortController();
     const entry: Running = { claim, abort, done: Promise.resolve() };
-    let reserved = true;
     const release = () => {
-      if (!reserved) return;
-      reserved = false;
-      this.active -= 1;
-      this.freeCpu += reservation.cpu;
-      this.freeMemory += reservation.memory;
+      if (holding === 'share') room.give(share);
+      else if (holding === 'ahead') this.ahead -= 1;
+      holding = 'nothing';
       this.signalled = true;
       this.wake?.();
+    };
+    const waitForRoom = async () => {
+      if (holding !== 'ahead') return;
+      // still counted ahead while in line, so that no more are claimed meanwhile
+      const admitted = await room.wait(share, abort.signal);
+      this.ahead -= 1;
+      holding = admitted ? 'share' : 'nothing';
     };
     const context: ExecuteContext = {
       ...this.options.context,
       store: this.options.store,
       scratchDirs: this.scratchDirs,
       impossible,
+      waitForRoom,
       onStart: (c, attempt) => this.options.onEvent({ kind: 'started', task: c.task, attempt }),
       onProcessesEnded: release,
     };
@@ -277,7 +270,7 @@ export class WorkerPool {
     // dropped connection), so an idle fleet does not keep the database busy
     if (this.options.dispatch.listening) poll = Math.max(poll, Math.min(LISTENING_POLL_MS, this.options.exitWhenIdleMs ?? LISTENING_POLL_MS));
     // every slot is taken: the next chance to claim comes when a task's processes end
-    if (this.full) return poll;
+    if (this.room.full) return poll;
     const next = await this.options.store.nextClaimable({ jobId: this.options.jobId, pool: this.options.pool, types: this.options.types });
     // nothing queued, or queued tasks this worker could not take (its pool is paused, they
     // need more memory than is free): only a wake-up or a task ending changes that

@@ -185,6 +185,33 @@ types:
     expect(p.json('show', 'slow/sleepy').error).toMatch(/timed out after 300 ms/);
   });
 
+  it('never runs more cores of tasks at once than it was given, though it stages the next task early', () => {
+    // each task records when its process started and ended; `wide` needs both cores
+    p.write(
+      'job.yaml',
+      `name: cores
+tasks:
+  - for: i
+    values: [0, 1, 2, 3, 4, 5]
+    tasks: [ { task: narrow, params: { i: "\${i}" }, outputs: { span: "narrow_\${i}.txt" } } ]
+  - for: i
+    values: [0, 1]
+    tasks: [ { task: wide, params: { i: "\${i}" }, outputs: { span: "wide_\${i}.txt" } } ]
+types:
+  narrow: { command: "s=$(date +%s%N); sleep 0.2; echo 1 $s $(date +%s%N) > {outputs.span}", cpu: 1 }
+  wide: { command: "s=$(date +%s%N); sleep 0.2; echo 2 $s $(date +%s%N) > {outputs.span}", cpu: 2 }
+`,
+    );
+    expect(p.json('run', 'job.yaml', '--cores', '2').counts.succeeded).toBe(8);
+    expect(p.orrery('export', 'cores', 'out').code).toBe(0);
+    const spans = fs.readdirSync(path.join(p.dir, 'out')).map((name) => p.read(`out/${name}`).trim().split(' ').map(Number));
+    // at every start, the cores held by the tasks running then (itself included)
+    for (const [, start] of spans) {
+      const held = spans.filter(([, s, e]) => s <= start && start < e).reduce((sum, [cpu]) => sum + cpu, 0);
+      expect(held).toBeLessThanOrEqual(2);
+    }
+  });
+
   it('refuses a task that needs more memory than the machine has, with a clear error', () => {
     p.write('job.yaml', `name: big\ntasks: [ { task: huge } ]\ntypes:\n  huge: { command: "true", memory: 100Ti }\n`);
     expect(p.orrery('run', 'job.yaml').code).toBe(1);

@@ -1,0 +1,124 @@
+/**
+ * A worker's room: the cores, memory and process slots that its tasks' processes hold.
+ * A task takes its share when it is claimed, or — claimed ahead while the room was full —
+ * when enough is given back, tasks waiting in line first come, first served; it gives its
+ * share back as soon as its processes end.
+ */
+export interface Capacity {
+  cpu: number;
+  memory: number;
+}
+
+/** What one task holds while its processes run. */
+export interface Share {
+  cpu: number;
+  memory: number;
+}
+
+/** Cores are fractional (`cpu: 0.5`): sums of them are compared with this tolerance. */
+const EPSILON = 1e-9;
+
+export class Room {
+  private freeCpu: number;
+  private freeMemory: number;
+  /** Tasks holding a share (what `concurrency` limits). */
+  private holders = 0;
+  private readonly line: Array<{ share: Share; admit(): void }> = [];
+
+  constructor(
+    readonly capacity: Capacity,
+    private readonly concurrency = Number.POSITIVE_INFINITY,
+  ) {
+    this.freeCpu = capacity.cpu;
+    this.freeMemory = capacity.memory;
+  }
+
+  /** No task could start now. */
+  get full(): boolean {
+    return this.concurrency - this.holders <= 0 || this.freeCpu <= EPSILON;
+  }
+
+  /** How many more tasks could start now, at most. */
+  get openings(): number {
+    return Math.max(0, Math.min(this.concurrency - this.holders, Math.ceil(this.freeCpu - EPSILON)));
+  }
+
+  /** The task can never run here: it needs more memory than the whole room has. */
+  impossible(task: Share): boolean {
+    return task.memory > this.capacity.memory;
+  }
+
+  /**
+   * The share a task takes: its cores, capped at the room's (a task asking for more cores
+   * than there are runs alone on all of them, as Snakemake does), and its memory; nothing
+   * for a task that can never run here (it fails at once).
+   */
+  shareOf(task: Share): Share {
+    return this.impossible(task) ? { cpu: 0, memory: 0 } : { cpu: Math.min(task.cpu, this.capacity.cpu), memory: task.memory };
+  }
+
+  /**
+   * A fitter for one claim: called oldest first for each candidate, it says whether the
+   * candidate fits in what is free after the ones it already took.
+   */
+  fitter(): (task: Share) => boolean {
+    let cpu = this.freeCpu;
+    let memory = this.freeMemory;
+    return (task) => {
+      const share = this.shareOf(task);
+      if (share.cpu > cpu + EPSILON || share.memory > memory) return false;
+      cpu -= share.cpu;
+      memory -= share.memory;
+      return true;
+    };
+  }
+
+  take(share: Share): void {
+    this.freeCpu -= share.cpu;
+    this.freeMemory -= share.memory;
+    this.holders += 1;
+  }
+
+  /** Gives a share back and lets in the tasks waiting in line that now fit. */
+  give(share: Share): void {
+    this.freeCpu += share.cpu;
+    this.freeMemory += share.memory;
+    this.holders -= 1;
+    this.admit();
+  }
+
+  /**
+   * Takes the share once it fits, after the tasks that were waiting before: true then,
+   * false if `signal` aborts first (nothing taken).
+   */
+  wait(share: Share, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiting = {
+        share,
+        admit: () => {
+          signal.removeEventListener('abort', onAbort);
+          this.take(share);
+          resolve(true);
+        },
+      };
+      const onAbort = () => {
+        this.line.splice(this.line.indexOf(waiting), 1);
+        resolve(false);
+        // the task behind it may fit where it did not
+        this.admit();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.line.push(waiting);
+      this.admit();
+    });
+  }
+
+  private admit(): void {
+    while (this.line.length > 0) {
+      const { share } = this.line[0];
+      if (this.concurrency - this.holders <= 0 || share.cpu > this.freeCpu + EPSILON || share.memory > this.freeMemory) return;
+      this.line.shift()!.admit();
+    }
+  }
+}
