@@ -17,3 +17,13 @@ export function plan(tasks: Array<Partial<PlannedTask> & { name: string }>, type
   });
   return { name: 'test', workdir: 'test', report: null, types: Object.fromEntries(types.map((t) => [t.name, t])), tasks: full, edges, externalInputs: {} };
 }
+
+/** A stand-in definition hash for each of the plan's task types (what submission records). */
+export function typeHashes(p: PlannedJob): Record<string, string> {
+  return Object.fromEntries(Object.keys(p.types).map((t) => [t, `hash-${t}`]));
+}
+
+/** A made-up product version: n as the sha256 (hex, zero-padded) and the size. */
+export function fakeVersion(n: number): { sha256: string; size: number } {
+  return { sha256: n.toString(16).padStart(64, '0'), size: n };
+}

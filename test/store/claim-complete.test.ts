@@ -8,10 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import type { ClaimedTask, ClaimRequest, Store } from '../../src/store/store.js';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { plan, taskType } from '../helpers/plan.js';
+import { fakeVersion, plan, taskType, typeHashes } from '../helpers/plan.js';
 
-const hashes = (p: ReturnType<typeof plan>) => Object.fromEntries(Object.keys(p.types).map((t) => [t, `hash-${t}`]));
-const version = (n: number) => ({ sha256: n.toString(16).padStart(64, '0'), size: n });
+const hashes = typeHashes;
+const version = fakeVersion;
 const usage = { wallMs: 1, cpuMs: 1, peakRss: 1 };
 const forms = [
   ['with accept', { accept: () => true }],

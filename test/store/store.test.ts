@@ -4,10 +4,10 @@ import { openStore } from '../../src/store/open.js';
 import type { ClaimedTask, Store } from '../../src/store/store.js';
 import { retryDelay } from '../../src/store/sql/fail.js';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { plan, taskType } from '../helpers/plan.js';
+import { fakeVersion, plan, taskType, typeHashes } from '../helpers/plan.js';
 
-const hashes = (p: ReturnType<typeof plan>) => Object.fromEntries(Object.keys(p.types).map((t) => [t, `hash-${t}`]));
-const version = (n: number) => ({ sha256: n.toString(16).padStart(64, '0'), size: n });
+const hashes = typeHashes;
+const version = fakeVersion;
 
 describe.each(databaseKinds)('task database on %s', (kind) => {
   let database: TestDatabase;

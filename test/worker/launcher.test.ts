@@ -7,24 +7,12 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { LauncherExitedError } from '../../src/worker/launcher-client.js';
 import { ProcessRunner } from '../../src/worker/process-runner.js';
-import type { RunSpec } from '../../src/worker/runner.js';
+import { runSpec } from '../helpers/run-spec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function spec(command: string, extra: Partial<RunSpec> = {}) {
-  const lines: Array<[string, string]> = [];
-  const s: RunSpec = {
-    command,
-    cwd: os.tmpdir(),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    timeoutMs: null,
-    signal: new AbortController().signal,
-    onLine: (stream, line) => lines.push([stream, line]),
-    ...extra,
-  };
-  return { s, lines };
-}
+const spec = runSpec;
 
 /** Live (not zombie) processes in a process group, from /proc. */
 function groupMembers(pgid: number): number[] {

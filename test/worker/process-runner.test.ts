@@ -3,21 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ProcessRunner } from '../../src/worker/process-runner.js';
-import type { RunSpec } from '../../src/worker/runner.js';
+import { runSpec } from '../helpers/run-spec.js';
 
-function spec(command: string, extra: Partial<RunSpec> = {}) {
-  const lines: Array<[string, string]> = [];
-  const s: RunSpec = {
-    command,
-    cwd: os.tmpdir(),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    timeoutMs: null,
-    signal: new AbortController().signal,
-    onLine: (stream, line) => lines.push([stream, line]),
-    ...extra,
-  };
-  return { s, lines };
-}
+const spec = runSpec;
 
 describe('process runner', () => {
   const runner = new ProcessRunner(300);
