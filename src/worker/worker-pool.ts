@@ -173,7 +173,6 @@ export class WorkerPool {
     const now = !room.full;
     // nothing could be taken: don't take the write lock to find that out
     if (!now && this.ahead >= (this.options.lookahead ?? 0)) return 0;
-    const fits = room.fitter();
     const claims = await this.options.store.claim({
       worker: this.options.worker,
       host: this.options.context.host,
@@ -183,7 +182,7 @@ export class WorkerPool {
       types: this.options.types,
       leaseMs: this.options.leaseMs,
       limit: now ? Math.max(1, room.openings) : 1,
-      accept: now ? fits : undefined,
+      accept: now ? room.fitter() : undefined,
     });
     for (const claim of claims) this.start(claim, now);
     return claims.length;
