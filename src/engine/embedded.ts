@@ -67,6 +67,13 @@ export interface EmbeddedRunResult {
 
 export const EMBEDDED_WORKER = `local@${os.hostname()}`;
 
+/**
+ * At most this many tasks claimed and staged ahead of free cores: enough that tasks of a
+ * millisecond never wait for a claim (claims of several tasks are committed together with the
+ * completions before them, store/sqlite/write-batch.ts), and only while tasks end that fast.
+ */
+const EMBEDDED_LOOKAHEAD = 16;
+
 export async function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRunResult> {
   const lock = StateLock.acquire(options.paths.stateDir);
   const store = await openStore(options.paths.db).catch((error) => {
@@ -92,8 +99,8 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
       worker: EMBEDDED_WORKER,
       jobId: job.id,
       leaseMs,
-      // the next task is staged while the cores are busy, and starts when one frees
-      lookahead: 1,
+      // the next tasks are staged while the cores are busy, and start when one frees
+      lookahead: EMBEDDED_LOOKAHEAD,
       dispatch: new PollDispatch(1000),
       capacity: {
         cpu: options.capacity?.cpu ?? os.availableParallelism(),

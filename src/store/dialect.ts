@@ -59,8 +59,16 @@ export interface Dialect {
  */
 export interface TaskStatements {
   /**
-   * Claims up to `filter.limit` of the oldest claimable tasks, taking every candidate (no
-   * `accept`), and opens their attempts. Retried when the database breaks a deadlock.
+   * True where claim() offers its candidates to `filter.accept` (the worker's fitting of
+   * tasks into its free cores and memory) between reading and claiming them: where the
+   * claim holds the only write lock throughout (SQLite). Elsewhere a claim with `accept`
+   * is a transaction (sql/claim.ts) and claim() is called without it.
+   */
+  readonly fitsInClaim?: boolean;
+  /**
+   * Claims up to `filter.limit` of the oldest claimable tasks, taking every candidate (or,
+   * with `fitsInClaim`, those `accept` takes), and opens their attempts. Retried when the
+   * database breaks a deadlock.
    */
   claim(db: Kysely<Database>, filter: ClaimFilter, grant: LeaseGrant, now: number): Promise<ClaimedRow[]>;
   /**

@@ -7,7 +7,6 @@ import { mysqlDialect } from './mysql/dialect.js';
 import { postgresDialect } from './postgres/dialect.js';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
-import { sqliteDialect } from './sqlite/dialect.js';
 import { openSqlite } from './sqlite/open.js';
 import type { Store } from './store.js';
 
@@ -42,7 +41,7 @@ async function connect(url: string): Promise<{ db: Kysely<Database>; dialect: Di
     return { db: openMysql(url), dialect: mysqlDialect, where: redact(url) };
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '');
-  return { db: openSqlite(file), dialect: sqliteDialect, where: file };
+  return { ...openSqlite(file), where: file };
 }
 
 /** A URL fit to print: the password replaced. */

@@ -70,9 +70,9 @@ export class SqlStore extends StoreReader implements Store {
     const grant = leaseGrant(request, now);
     const statements = this.dialect.taskStatements;
     // without `accept`, every candidate is taken: one statement where the dialect has it
-    // (sql/claim.ts says why `accept` needs the transaction)
+    // (sql/claim.ts says why `accept` needs the transaction, where the claim cannot fit tasks itself)
     const rows =
-      request.accept === undefined && statements
+      statements && (request.accept === undefined || statements.fitsInClaim)
         ? await statements.claim(this.db, request, grant, now)
         : await this.write((trx) => claimTasks(trx, this.dialect, request, grant, now));
     if (rows.length === 0) return [];

@@ -20,6 +20,9 @@ import type { ScratchDirectories } from './scratch-dirs.js';
 import { readSpawn } from './spawn.js';
 import type { RunOutcome, Runner } from './runner.js';
 
+/** How long a command runs before its pid is recorded (see run() in executeTask). */
+const PID_RECORD_DELAY_MS = 200;
+
 export interface ExecuteContext {
   store: Store;
   files: FileRepository;
@@ -65,16 +68,27 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
     await ctx.waitForRoom?.();
     if (signal.aborted) return { outcome: 'fenced' };
     ctx.onStart?.(claim, attempt.number);
-    const run = (command: string) =>
-      ctx.runner.run({
-        command,
-        cwd: scratch,
-        env: prepared.env,
-        timeoutMs: claim.type.timeoutMs,
-        signal,
-        onLine: (stream, line) => log.add(stream, line),
-        onSpawn: (pid) => void ctx.store.recordProcess(attempt.id, pid, processStartTime(pid)).catch(() => {}),
-      });
+    const run = async (command: string) => {
+      // the pid serves to find the processes of a worker that died; a command that ends
+      // within PID_RECORD_DELAY_MS needs no record (nor does a resumed run need it to find
+      // the young ones: it also looks for processes by scratch directory)
+      let recording: NodeJS.Timeout | undefined;
+      try {
+        return await ctx.runner.run({
+          command,
+          cwd: scratch,
+          env: prepared.env,
+          timeoutMs: claim.type.timeoutMs,
+          signal,
+          onLine: (stream, line) => log.add(stream, line),
+          onSpawn: (pid) => {
+            recording = setTimeout(() => void ctx.store.recordProcess(attempt.id, pid, processStartTime(pid)).catch(() => {}), PID_RECORD_DELAY_MS);
+          },
+        });
+      } finally {
+        clearTimeout(recording);
+      }
+    };
     const outcome = await run(prepared.command);
     if (outcome.exitCode !== 0 || !prepared.qc) ctx.onProcessesEnded?.();
     const usage: Usage = { wallMs: outcome.wallMs, cpuMs: outcome.cpuMs, peakRss: outcome.peakRss };

@@ -10,9 +10,11 @@
  *
  * With `lookahead`, the pool also claims tasks while its room is full, and stages them
  * (cache lookup, attempt, scratch directory, inputs) so that they start the moment a
- * running task's processes end: the cores never wait for that work. `orrery run` looks one
- * task ahead; `orrery worker` does not (a task held ahead by a busy worker could have run
- * on an idle one).
+ * running task's processes end: the cores never wait for that work. How many it holds
+ * ahead follows how fast tasks end: one while they run for a while, up to `lookahead` when
+ * many end within AHEAD_WINDOW_MS, taken several at a time so that one claim serves several
+ * tasks. `orrery run` looks ahead; `orrery worker` does not (a task held ahead by a busy
+ * worker could have run on an idle one).
  */
 import { formatBytes } from '../core/bytes.js';
 import { isConnectionError, OutageReporter } from '../store/outage.js';
@@ -62,6 +64,9 @@ interface Running {
   done: Promise<void>;
 }
 
+/** Tasks held ahead: as many as ended within this long (at least one, at most `lookahead`). */
+const AHEAD_WINDOW_MS = 50;
+
 /** How often an idle worker looks for work anyway while wake-ups arrive as notifications. */
 const LISTENING_POLL_MS = 5000;
 
@@ -72,6 +77,8 @@ export class WorkerPool {
   private readonly room: Room;
   /** Tasks claimed ahead that hold no share of the room yet. */
   private ahead = 0;
+  /** When the last tasks' processes ended (at most `lookahead` of them), oldest first. */
+  private readonly recentEnds: number[] = [];
   private wake: (() => void) | null = null;
   /** Set when a task ended since the last claim, so an idle wait returns at once. */
   private signalled = false;
@@ -171,8 +178,10 @@ export class WorkerPool {
     const room = this.room;
     // claimed now, a task takes its share at once; claimed ahead, when room frees
     const now = !room.full;
-    // nothing could be taken: don't take the write lock to find that out
-    if (!now && this.ahead >= (this.options.lookahead ?? 0)) return 0;
+    // nothing could be taken: don't take the write lock to find that out; and claimed ahead,
+    // tasks are taken several at a time, once half of those held ahead have started
+    const lookahead = this.wantedAhead();
+    if (!now && (lookahead === 0 || this.ahead > lookahead / 2)) return 0;
     const claims = await this.options.store.claim({
       worker: this.options.worker,
       host: this.options.context.host,
@@ -181,7 +190,7 @@ export class WorkerPool {
       pool: this.options.pool,
       types: this.options.types,
       leaseMs: this.options.leaseMs,
-      limit: now ? Math.max(1, room.openings) : 1,
+      limit: now ? Math.max(1, room.openings) : lookahead - this.ahead,
       accept: now ? room.fitter() : undefined,
     });
     for (const claim of claims) this.start(claim, now);
@@ -201,6 +210,7 @@ export class WorkerPool {
     const abort = new AbortController();
     const entry: Running = { claim, abort, done: Promise.resolve() };
     const release = () => {
+      if (holding === 'share') this.ended();
       if (holding === 'share') room.give(share);
       else if (holding === 'ahead') this.ahead -= 1;
       holding = 'nothing';
@@ -246,6 +256,22 @@ export class WorkerPool {
         this.wake?.();
       });
     this.running.set(claim.task.id, entry);
+  }
+
+  /** How many tasks to hold ahead now (see the top of the file). */
+  private wantedAhead(): number {
+    const most = this.options.lookahead ?? 0;
+    if (most === 0) return 0;
+    const since = performance.now() - AHEAD_WINDOW_MS;
+    let recent = 0;
+    for (const at of this.recentEnds) if (at >= since) recent += 1;
+    return Math.max(1, Math.min(most, recent));
+  }
+
+  private ended(): void {
+    if ((this.options.lookahead ?? 0) === 0) return;
+    this.recentEnds.push(performance.now());
+    if (this.recentEnds.length > this.options.lookahead!) this.recentEnds.shift();
   }
 
   private async heartbeat(): Promise<void> {

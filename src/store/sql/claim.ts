@@ -22,7 +22,7 @@ import type { ClaimedAttempt, ClaimedTask, ClaimRequest, FileVersion, TaskRecord
 import { openAttempts } from './attempts.js';
 
 /** Which tasks a claim may take, and how many. */
-export type ClaimFilter = Pick<ClaimRequest, 'limit' | 'jobId' | 'pool' | 'types'>;
+export type ClaimFilter = Pick<ClaimRequest, 'limit' | 'jobId' | 'pool' | 'types' | 'accept'>;
 
 /** What a claim gives the tasks it takes: their lease, and where their attempts run. */
 export interface LeaseGrant {

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import type { Dialect } from '../dialect.js';
 import { InfrastructureError } from '../../core/errors.js';
 import type { Database } from '../schema.js';
+import { sqliteDialect } from './dialect.js';
 
 /**
  * Opens (creating if needed) the embedded task database.
@@ -11,7 +13,7 @@ import type { Database } from '../schema.js';
  * synchronous=NORMAL keeps every committed transaction across a crash of any process
  * (a power cut may lose the last few, never corrupt the file).
  */
-export function openSqlite(file: string): Kysely<Database> {
+export function openSqlite(file: string): { db: Kysely<Database>; dialect: Dialect } {
   let database: BetterSqlite3.Database;
   try {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -23,7 +25,8 @@ export function openSqlite(file: string): Kysely<Database> {
   } catch (error) {
     throw new InfrastructureError(`cannot open the task database ${file}: ${(error as Error).message}; check the path and its permissions`);
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
+  return { db, dialect: sqliteDialect(db, database) };
 }
 
 /**

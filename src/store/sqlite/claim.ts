@@ -1,0 +1,109 @@
+/**
+ * Claiming on SQLite, as one write of the batch (write-batch.ts), which runs under the
+ * database's only write lock: read the oldest claimable tasks, offer each to `accept` (the
+ * worker's fitting into its free cores and memory) oldest first, mark the ones taken running
+ * under the claim's lease token, open their attempts, and read what each needs to run — the
+ * results and cache keys of its upstream tasks, the current versions of its inputs.
+ *
+ * Invariants, as in sql/claim.ts: only `queued` tasks whose backoff has passed, none from a
+ * paused pool (or while '*' is paused), each claimed once (the UPDATE re-checks the state),
+ * attempts numbered after every earlier one, lost ones included.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Selectable } from 'kysely';
+import type { TaskTable } from '../schema.js';
+import { scratchPath } from '../sql/attempts.js';
+import type { ClaimedRow, ClaimFilter, LeaseGrant } from '../sql/claim.js';
+import type { ClaimedTask, ClaimRequest, FileVersion } from '../store.js';
+
+/** The candidates' query for a filter: one text per shape, prepared once (open.ts keeps them). */
+function candidatesQuery(filter: ClaimFilter): string {
+  // `+not_before`: not an index column here, so the planner walks (job_id, state, id) or
+  // (state, id) in id order and stops at the limit instead of sorting every queued task
+  return `SELECT id, cpu, memory FROM tasks
+WHERE state = 'queued' AND +not_before <= :now
+  ${filter.jobId !== undefined ? 'AND job_id = :job' : ''}
+  ${filter.pool !== undefined ? 'AND pool = :pool' : ''}
+  ${filter.types !== undefined ? `AND type IN (${filter.types.map((_, i) => `:type${i}`).join(', ') || "''"})` : ''}
+  AND NOT EXISTS (SELECT 1 FROM pool_controls pc WHERE pc.paused = 1 AND (pc.pool = tasks.pool OR pc.pool = '*'))
+ORDER BY id
+LIMIT :limit`;
+}
+
+const MARK_RUNNING = `UPDATE tasks
+SET state = 'running', lease_token = :token, lease_expires_at = :expires, worker = :worker, started_at = :now
+WHERE id = :id AND state = 'queued'
+RETURNING *`;
+
+const OPEN_ATTEMPT = `INSERT INTO attempts (task_id, number, state, lease_token, worker, host, pid, pid_start, scratch, started_at)
+VALUES (:id, coalesce((SELECT max(number) FROM attempts WHERE task_id = :id), 0) + 1, 'running', :token, :worker, :host, NULL, NULL, :scratch, :now)
+RETURNING id, number`;
+
+const UPSTREAM = `SELECT u.name, u.result, u.cache_key FROM task_deps d JOIN tasks u ON u.id = d.depends_on WHERE d.task_id = ?`;
+
+const INPUT_VERSION = `SELECT v.sha256, v.size FROM products p JOIN product_versions v ON v.id = p.current_version_id
+WHERE p.job_id = ? AND p.path = ?`;
+
+export function claim(
+  database: BetterSqlite3.Database,
+  request: ClaimFilter & Pick<ClaimRequest, 'accept'>,
+  grant: LeaseGrant,
+  now: number,
+): ClaimedRow[] {
+  const params: Record<string, unknown> = { now, limit: request.accept ? Math.max(request.limit * 4, 16) : request.limit };
+  if (request.jobId !== undefined) params.job = request.jobId;
+  if (request.pool !== undefined) params.pool = request.pool;
+  request.types?.forEach((type, i) => (params[`type${i}`] = type));
+  const candidates = database.prepare(candidatesQuery(request)).all(params) as Array<{ id: number; cpu: number; memory: number }>;
+  const accept = request.accept ?? (() => true);
+  const taken: number[] = [];
+  for (const candidate of candidates) {
+    if (taken.length >= request.limit) break;
+    if (accept(candidate)) taken.push(candidate.id);
+  }
+  return claimLocked(database, taken, grant, now);
+}
+
+/** Claims these tasks (queued, read under this same write lock) and opens their attempts. */
+export function claimLocked(database: BetterSqlite3.Database, taskIds: number[], grant: LeaseGrant, now: number): ClaimedRow[] {
+  const lease = { token: grant.leaseToken, expires: grant.leaseExpiresAt, worker: grant.worker, now };
+  const markRunning = database.prepare(MARK_RUNNING);
+  const openAttempt = database.prepare(OPEN_ATTEMPT);
+  const claimed: ClaimedRow[] = [];
+  for (const id of taskIds) {
+    const row = markRunning.get({ ...lease, id }) as Selectable<TaskTable> | undefined;
+    if (!row) continue;
+    const scratch = scratchPath(grant.scratchRoot, id, grant.leaseToken);
+    const attempt = openAttempt.get({ ...lease, id, host: grant.host, scratch }) as { id: number; number: number };
+    claimed.push({
+      ...row,
+      attempt: { id: attempt.id, number: attempt.number, scratch },
+      upstream: upstreamOf(database, id),
+      inputVersions: inputVersionsOf(database, row),
+    });
+  }
+  return claimed;
+}
+
+function upstreamOf(database: BetterSqlite3.Database, taskId: number): NonNullable<ClaimedRow['upstream']> {
+  const resultsOf: ClaimedTask['resultsOf'] = {};
+  const upstreamKeys: Record<string, string> = {};
+  const rows = database.prepare(UPSTREAM).all(taskId) as Array<{ name: string; result: string | null; cache_key: string | null }>;
+  for (const { name, result, cache_key } of rows) {
+    if (result !== null) resultsOf[name] = JSON.parse(result);
+    if (cache_key !== null) upstreamKeys[name] = cache_key;
+  }
+  return { resultsOf, upstreamKeys };
+}
+
+function inputVersionsOf(database: BetterSqlite3.Database, row: Selectable<TaskTable>): Map<string, FileVersion> {
+  const versions = new Map<string, FileVersion>();
+  // most tasks of a fan-out read nothing: '{}' needs no parsing and no lookup
+  if (row.inputs === '{}') return versions;
+  const lookup = database.prepare(INPUT_VERSION);
+  for (const path of Object.values(JSON.parse(row.inputs) as Record<string, string>)) {
+    const version = lookup.get(row.job_id, path) as { sha256: string; size: number } | undefined;
+    if (version) versions.set(path, { sha256: version.sha256, size: Number(version.size) });
+  }
+  return versions;
+}
