@@ -2,7 +2,7 @@
  * The Store over Kysely. Dialect-neutral: per-database differences come from `Dialect`.
  * Hot statements live in ./sql, each file with the invariant it keeps.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { emptyCounts } from '../core/states.js';
 import type { JobState, JsonObject, TaskState, TaskType } from '../core/types.js';
 import type { Dialect } from './dialect.js';
@@ -298,7 +298,8 @@ export class SqlStore extends StoreReader implements Store {
     let query = this.db
       .selectFrom('tasks')
       .select((eb) => eb.fn.min('not_before').as('at'))
-      .where('state', '=', 'queued');
+      // a literal: on SQLite only that reaches the index of queued tasks (migration 0005)
+      .where('state', '=', sql.lit('queued'));
     if (filter.jobId !== undefined) query = query.where('job_id', '=', filter.jobId);
     if (filter.pool !== undefined) query = query.where('pool', '=', filter.pool);
     if (filter.types !== undefined) query = query.where('type', 'in', filter.types.length > 0 ? filter.types : ['']);

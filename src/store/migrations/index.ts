@@ -4,6 +4,7 @@ import * as initial from './0001-initial.js';
 import * as dashboardIndexes from './0002-dashboard-indexes.js';
 import * as workers from './0003-workers.js';
 import * as claimOrder from './0004-claim-order.js';
+import * as sqliteQueueIndexes from './0005-sqlite-queue-indexes.js';
 
 export interface Migration {
   version: number;
@@ -17,6 +18,7 @@ export const migrations: Migration[] = [
   { version: 2, name: 'dashboard-indexes', up: dashboardIndexes.up },
   { version: 3, name: 'workers', up: workers.up },
   { version: 4, name: 'claim-order', up: claimOrder.up },
+  { version: 5, name: 'sqlite-queue-indexes', up: sqliteQueueIndexes.up },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

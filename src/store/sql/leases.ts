@@ -3,7 +3,7 @@
  * go back to the queue with their attempt recorded as lost. A lost attempt is not a
  * failure of the science code and does not count against retries.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../schema.js';
 import type { LostAttempt } from '../store.js';
 
@@ -56,7 +56,8 @@ export async function requeueLost(
   reason: string,
   now: number,
 ): Promise<LostAttempt[]> {
-  let query = trx.selectFrom('tasks').select(['id', 'lease_token']).where('state', '=', 'running');
+  // a literal: on SQLite only that reaches the index of running tasks (migration 0005)
+  let query = trx.selectFrom('tasks').select(['id', 'lease_token']).where('state', '=', sql.lit('running'));
   if (where.worker !== undefined) query = query.where('worker', '=', where.worker);
   if (where.expiredBefore !== undefined) query = query.where('lease_expires_at', '<', where.expiredBefore);
   if (where.taskId !== undefined) query = query.where('id', '=', where.taskId);

@@ -3,7 +3,7 @@
  * pause and resume claiming per pool. A worker's liveness is its lease heartbeats; this
  * table is for people (`orrery workers`) and for the reaper's account of who was lost.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../schema.js';
 import type { WorkerInfo, WorkerRecord } from '../store.js';
 
@@ -49,7 +49,8 @@ export async function listWorkers(db: Kysely<Database>): Promise<WorkerRecord[]>
   const running = await db
     .selectFrom('tasks')
     .select(['id', 'name', 'job_id', 'worker'])
-    .where('state', '=', 'running')
+    // a literal: on SQLite only that reaches the index of running tasks (migration 0005)
+    .where('state', '=', sql.lit('running'))
     .where(
       'worker',
       'in',

@@ -30,14 +30,17 @@ ORDER BY id
 LIMIT :limit`;
 }
 
+// (no RETURNING in these: on SQLite it costs several times the statement itself)
 const MARK_RUNNING = `UPDATE tasks
-SET state = 'running', lease_token = :token, lease_expires_at = :expires, worker = :worker, started_at = :now
-WHERE id = :id AND state = 'queued'
-RETURNING *`;
+SET state = 'running', lease_token = ?, lease_expires_at = ?, worker = ?, started_at = ?
+WHERE id = ? AND state = 'queued'`;
+
+const TASK = `SELECT * FROM tasks WHERE id = ?`;
+
+const LAST_ATTEMPT = `SELECT coalesce(max(number), 0) FROM attempts WHERE task_id = ?`;
 
 const OPEN_ATTEMPT = `INSERT INTO attempts (task_id, number, state, lease_token, worker, host, pid, pid_start, scratch, started_at)
-VALUES (:id, coalesce((SELECT max(number) FROM attempts WHERE task_id = :id), 0) + 1, 'running', :token, :worker, :host, NULL, NULL, :scratch, :now)
-RETURNING id, number`;
+VALUES (?, ?, 'running', ?, ?, ?, NULL, NULL, ?, ?)`;
 
 const UPSTREAM = `SELECT u.name, u.result, u.cache_key FROM task_deps d JOIN tasks u ON u.id = d.depends_on WHERE d.task_id = ?`;
 
@@ -66,18 +69,18 @@ export function claim(
 
 /** Claims these tasks (queued, read under this same write lock) and opens their attempts. */
 export function claimLocked(database: BetterSqlite3.Database, taskIds: number[], grant: LeaseGrant, now: number): ClaimedRow[] {
-  const lease = { token: grant.leaseToken, expires: grant.leaseExpiresAt, worker: grant.worker, now };
+  const { leaseToken: token, worker } = grant;
   const markRunning = database.prepare(MARK_RUNNING);
-  const openAttempt = database.prepare(OPEN_ATTEMPT);
   const claimed: ClaimedRow[] = [];
   for (const id of taskIds) {
-    const row = markRunning.get({ ...lease, id }) as Selectable<TaskTable> | undefined;
-    if (!row) continue;
-    const scratch = scratchPath(grant.scratchRoot, id, grant.leaseToken);
-    const attempt = openAttempt.get({ ...lease, id, host: grant.host, scratch }) as { id: number; number: number };
+    if (markRunning.run(token, grant.leaseExpiresAt, worker, now, id).changes !== 1) continue;
+    const row = database.prepare(TASK).get(id) as Selectable<TaskTable>;
+    const scratch = scratchPath(grant.scratchRoot, id, token);
+    const number = (database.prepare(LAST_ATTEMPT).pluck().get(id) as number) + 1;
+    const opened = database.prepare(OPEN_ATTEMPT).run(id, number, token, worker, grant.host, scratch, now);
     claimed.push({
       ...row,
-      attempt: { id: attempt.id, number: attempt.number, scratch },
+      attempt: { id: Number(opened.lastInsertRowid), number, scratch },
       upstream: upstreamOf(database, id),
       inputVersions: inputVersionsOf(database, row),
     });
