@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidInputError } from '../core/errors.js';
 import { LocalRepository } from './local-repository.js';
 import type { FileRepository } from './repository.js';
-import { S3Repository, type S3RepositoryOptions } from './s3-repository.js';
+import type { S3RepositoryOptions } from './s3-repository.js';
 
 /** The environment variables an s3:// repository reads, for docs and `--help`. */
 export const S3_ENVIRONMENT = {
@@ -31,6 +31,8 @@ export interface OpenFileRepositoryOptions {
 
 export async function openFileRepository(url: string, options: OpenFileRepositoryOptions = {}): Promise<FileRepository> {
   if (url.startsWith('s3://')) {
+    // the S3 client is loaded only when used: `orrery run` on local files starts faster
+    const { S3Repository } = await import('./s3-repository.js');
     const repo = new S3Repository({ ...s3OptionsFromUrl(url, options.env ?? process.env), ...options.s3 });
     if (options.check ?? true) {
       try {
