@@ -80,7 +80,7 @@ export interface TaskStatements {
    * Records a success or a completion from the cache (see Completion). False when the lease
    * is no longer held. Retried when the database breaks a deadlock.
    */
-  complete(db: Kysely<Database>, completion: Completion, now: number): Promise<boolean>;
+  complete(db: Kysely<Database>, completion: Completion, now: number, deferrable?: boolean): Promise<boolean>;
   /**
    * Records a failed attempt, when the task is as its claim saw it (same attempt count):
    * the outcome, or null when the caller must decide in a transaction (the lease may be

@@ -21,6 +21,7 @@ import { insertJob } from './sql/submit.js';
 import type {
   CacheEntry,
   ClaimedTask,
+  CompletionTiming,
   ClaimRequest,
   Failure,
   JobRecord,
@@ -107,7 +108,7 @@ export class SqlStore extends StoreReader implements Store {
     };
   }
 
-  async completeFromCache(claim: ClaimedTask, entry: CacheEntry): Promise<boolean> {
+  async completeFromCache(claim: ClaimedTask, entry: CacheEntry, timing: CompletionTiming = {}): Promise<boolean> {
     const now = this.now();
     const result = entry.result === null ? null : JSON.stringify(entry.result);
     const statements = this.dialect.taskStatements;
@@ -116,6 +117,7 @@ export class SqlStore extends StoreReader implements Store {
         this.db,
         { state: 'cached', ...this.completing(claim), cacheKey: entry.cacheKey, result, outputs: entry.outputs },
         now,
+        timing.deferrable,
       );
     }
     return this.write(async (trx) => {
@@ -176,7 +178,7 @@ export class SqlStore extends StoreReader implements Store {
     });
   }
 
-  async succeed(claim: ClaimedTask, success: Success, spawned?: Extension): Promise<boolean> {
+  async succeed(claim: ClaimedTask, success: Success, spawned?: Extension, timing: CompletionTiming = {}): Promise<boolean> {
     const attemptId = claim.attempt.id;
     const now = this.now();
     const result = success.result === null ? null : JSON.stringify(success.result);
@@ -195,6 +197,7 @@ export class SqlStore extends StoreReader implements Store {
           usage: success.usage,
         },
         now,
+        timing.deferrable,
       );
     }
     return this.write(async (trx) => {

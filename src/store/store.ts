@@ -157,6 +157,16 @@ export interface ClaimRequest {
 
 export type TaskTarget = { jobId: number } | { taskId: number };
 
+/** How soon a completion must be committed. */
+export interface CompletionTiming {
+  /**
+   * Nothing but its dependents waits for this completion, and the worker could not start
+   * them yet (its room is full): the database may hold the commit back briefly to share it
+   * with the writes that follow (SQLite's write batch). Default: committed at once.
+   */
+  deferrable?: boolean;
+}
+
 export interface ProductRecord {
   path: string;
   producer: string | null;
@@ -259,11 +269,11 @@ export interface Store {
 
   claim(request: ClaimRequest): Promise<ClaimedTask[]>;
   findCacheEntry(cacheKey: string): Promise<CacheEntry | undefined>;
-  completeFromCache(claim: ClaimedTask, entry: CacheEntry): Promise<boolean>;
+  completeFromCache(claim: ClaimedTask, entry: CacheEntry, timing?: CompletionTiming): Promise<boolean>;
   recordProcess(attemptId: number, pid: number, pidStart: number | null): Promise<void>;
   appendLogs(lines: LogLine[]): Promise<void>;
   /** Records a success; tasks the code spawned join the job in the same transaction. */
-  succeed(claim: ClaimedTask, success: Success, spawned?: Extension): Promise<boolean>;
+  succeed(claim: ClaimedTask, success: Success, spawned?: Extension, timing?: CompletionTiming): Promise<boolean>;
   /** Completes a control task with its result and the tasks it adds to the job. */
   completeControl(claim: ClaimedTask, result: JsonObject, extension: Extension): Promise<boolean>;
   /** Every task type of a job, by name. */

@@ -46,6 +46,11 @@ export interface ExecuteContext {
    * its outputs and outcome are still being recorded.
    */
   onProcessesEnded?(): void;
+  /**
+   * True while the worker could not start another task (its room is full): then a completion
+   * need not be committed at once (store.ts, CompletionTiming).
+   */
+  busy?(): boolean;
 }
 
 export type ExecuteResult =
@@ -114,7 +119,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
       outputs[product] = isLink ? await ctx.files.putCopy(file) : await ctx.files.putMove(file);
     }
     await retryThroughOutage(() => log.flush());
-    const done = await retryThroughOutage(() => ctx.store.succeed(claim, { cacheKey: key, outputs, result, exitCode: 0, usage }, spawned ?? undefined)).catch(
+    const done = await retryThroughOutage(() => ctx.store.succeed(claim, { cacheKey: key, outputs, result, exitCode: 0, usage }, spawned ?? undefined, { deferrable: ctx.busy?.() })).catch(
       (error: unknown) => {
         // spawned tasks that contradict the job (two writers, a missing input) fail the attempt
         if (error instanceof InvalidExtensionError) throw new TaskProtocolError(`ORRERY_SPAWN: ${error.message}`);
@@ -144,7 +149,7 @@ async function reuseCached(claim: ClaimedTask, key: string, ctx: ExecuteContext)
   const entry = await ctx.store.findCacheEntry(key);
   if (!entry) return false;
   for (const version of Object.values(entry.outputs)) if (!(await ctx.files.has(version.sha256))) return false;
-  return ctx.store.completeFromCache(claim, entry);
+  return ctx.store.completeFromCache(claim, entry, { deferrable: ctx.busy?.() });
 }
 
 function describeFailure(outcome: RunOutcome, claim: ClaimedTask, tail: string): string {

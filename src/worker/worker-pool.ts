@@ -52,7 +52,7 @@ export interface PoolOptions {
   exitWhenIdleMs?: number;
   /** Reported with each heartbeat; the answer says whether the pool is paused. */
   registration?: { pool: string | null };
-  context: Omit<ExecuteContext, 'store' | 'impossible' | 'onStart' | 'scratchDirs' | 'waitForRoom'>;
+  context: Omit<ExecuteContext, 'store' | 'impossible' | 'onStart' | 'scratchDirs' | 'waitForRoom' | 'busy'>;
   onEvent(event: PoolEvent): void;
   /** Called when a task fails for good. */
   onFailed?(task: ClaimedTask['task']): Promise<void>;
@@ -232,6 +232,7 @@ export class WorkerPool {
       waitForRoom,
       onStart: (c, attempt) => this.options.onEvent({ kind: 'started', task: c.task, attempt }),
       onProcessesEnded: release,
+      busy: () => room.full,
     };
     entry.done = executeTask(claim, context, abort.signal)
       .then(async (result) => {

@@ -200,6 +200,34 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
       expect((await states(job.id)).b).toBe('waiting');
     });
 
+    it('lets a chain go step by step without holding completions back, and commits deferrable ones too', async () => {
+      const steps = 12;
+      const long = plan(
+        Array.from({ length: steps }, (_, i) => ({ name: `s${i}`, inputs: i === 0 ? {} : { in: `${i - 1}.txt` }, outputs: { out: `${i}.txt` } })),
+      );
+      const job = await submit(long);
+      const started = performance.now();
+      for (let i = 0; i < steps; i++) {
+        const claim = await claimOne(job.id);
+        expect(claim.task.name).toBe(`s${i}`);
+        // the worker is waiting for the next step: committed at once (SQLite batches only
+        // deferrable completions, for up to 50 ms each)
+        expect(await succeed(claim, { [`${i}.txt`]: version(i + 1) })).toBe(true);
+      }
+      expect(performance.now() - started).toBeLessThan((steps * 50) / 2);
+
+      const other = await submit(chain());
+      const a = await claimOne(other.id);
+      const deferred = await store.succeed(
+        a,
+        { cacheKey: 'deferred-a', outputs: { 'a.txt': version(3) }, result: null, exitCode: 0, usage: { wallMs: 1, cpuMs: 1, peakRss: 1 } },
+        undefined,
+        { deferrable: true },
+      );
+      expect(deferred).toBe(true);
+      expect((await states(other.id)).b).toBe('queued');
+    });
+
     it('refuses a database newer than the code', async () => {
       const meta = () => (store as unknown as { db: any }).db.updateTable('orrery_meta').where('key', '=', 'schema_version');
       await meta().set({ value: '999' }).execute();

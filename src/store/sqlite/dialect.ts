@@ -17,8 +17,12 @@ import { WriteBatch } from './write-batch.js';
  * can offer its candidates to `accept` between reading and claiming, since it holds the
  * only write lock throughout.
  */
-/** A completion waits at most this long for the commit it shares with others (write-batch.ts). */
-const COMPLETION_COMMIT_INTERVAL_MS = 5;
+/**
+ * A deferrable completion (the worker could not start its dependents yet) waits at most this
+ * long for the commit it shares with others (write-batch.ts); the worker's next claim, which
+ * is urgent, takes it along sooner.
+ */
+const COMPLETION_COMMIT_INTERVAL_MS = 50;
 
 export function sqliteDialect(db: Kysely<Database>, database: BetterSqlite3.Database): Dialect {
   const batch = new WriteBatch(db, database, COMPLETION_COMMIT_INTERVAL_MS);
@@ -50,8 +54,8 @@ export function sqliteDialect(db: Kysely<Database>, database: BetterSqlite3.Data
       claim: (_db, request, grant, now) => batch.run((raw) => claim(raw, request, grant, now), true),
       // inside the caller's Kysely transaction, on this same connection
       claimLocked: async (_trx, taskIds, grant, now) => claimLocked(database, taskIds, grant, now),
-      complete: (_db, completion, now) => batch.run((raw) => complete(raw, completion, now), false),
-      fail: (_db, failure, now) => batch.run((raw) => fail(raw, failure, now), false),
+      complete: (_db, completion, now, deferrable) => batch.run((raw) => complete(raw, completion, now), !deferrable),
+      fail: (_db, failure, now) => batch.run((raw) => fail(raw, failure, now), true),
     },
   };
 }

@@ -7,11 +7,10 @@
  * completion, failure: claim.ts, complete.ts, fail.ts) are synchronous functions over
  * better-sqlite3, queued here and run together in one transaction. An urgent write (a claim:
  * a worker waits for its tasks) commits at the next turn of the event loop; the others (a
- * completion: nobody waits for it but the dependents, which the same commit releases) no
- * sooner than `intervalMs` after the previous commit, or with the next urgent one. Under a
- * stream of short tasks a commit so carries several tasks' claims and completions (ten state
- * changes of neighbouring tasks write as many pages as one); an occasional write is not held
- * back longer than the interval.
+ * completion whose dependents the worker could not start yet anyway) no sooner than
+ * `intervalMs` after the previous commit, or with the next urgent one. Under a stream of short
+ * tasks a commit so carries several tasks' claims and completions (ten state changes of
+ * neighbouring tasks write as many pages as one).
  *
  * Each write runs in a SAVEPOINT of its own: one that throws is rolled back alone, and its
  * caller gets the error; the others commit. A caller's promise settles only after the COMMIT,
