@@ -1,17 +1,17 @@
 /**
- * Runs a command as a local subprocess tree. The command runs under `/bin/sh` in a
- * subshell, in a process group of its own, so a timeout or cancellation kills every
- * process it started (SIGTERM, then SIGKILL after a grace period). The wrapping shell
- * reports the tree's CPU time with the POSIX `times` builtin on file descriptor 3.
+ * Runs a command as a local subprocess tree: `/bin/sh -c command`, in a process group of
+ * its own, so a timeout or cancellation kills every process it started (SIGTERM, then
+ * SIGKILL after a grace period).
  *
- * The shells are started by a small launcher process (launcher.cjs) rather than by this
- * large one, because fork() gets slower as the forking process's memory grows. Everything
- * else — timeouts, kills, memory sampling, splitting output into lines — happens here.
+ * The shells are started by a small launcher process (launcher.c, or launcher.cjs where
+ * that was not built) rather than by this large one, which also reports each command's CPU
+ * time and peak memory when it ends. Everything else — timeouts, kills, sampling the memory
+ * of long-running trees, splitting output into lines — happens here.
  */
 import os from 'node:os';
-import { Launcher, LauncherExitedError } from './launcher-client.js';
+import { chooseLauncher, Launcher, LauncherExitedError, type LaunchHandlers, type LauncherProgram } from './launcher-client.js';
 import { LineSplitter } from './line-splitter.js';
-import { parseShellTimes, TreeMemorySampler } from './process-usage.js';
+import { TreeMemorySampler } from './process-usage.js';
 import type { RunOutcome, Runner, RunSpec } from './runner.js';
 
 const signalNumbers = os.constants.signals as Record<string, number>;
@@ -21,13 +21,16 @@ export class ProcessRunner implements Runner {
   /** Started on the first run and shared by every run after it. */
   private readonly launcher: Launcher;
 
-  constructor(private readonly killGraceMs = 5000) {
-    this.launcher = new Launcher(killGraceMs);
+  /** Throws when ORRERY_LAUNCHER asks for a launcher that is not there. */
+  constructor(
+    private readonly killGraceMs = 5000,
+    program: LauncherProgram = chooseLauncher(),
+  ) {
+    this.launcher = new Launcher(killGraceMs, program);
   }
 
   run(spec: RunSpec): Promise<RunOutcome> {
     const started = performance.now();
-    const script = `(\n${spec.command}\n)\n__orrery_status=$?\ntimes >&3\nexit $__orrery_status\n`;
     const out = new LineSplitter((line) => spec.onLine('stdout', line));
     const err = new LineSplitter((line) => spec.onLine('stderr', line));
 
@@ -57,43 +60,49 @@ export class ProcessRunner implements Runner {
     };
 
     return new Promise((resolve, reject) => {
-      this.launcher.launch(
-        { script, cwd: spec.cwd, env: spec.env },
-        {
-          started: (shellPid) => {
-            pid = shellPid;
-            sampler = new TreeMemorySampler(shellPid);
-            sampler.start();
-            spec.onSpawn?.(shellPid);
-            if (killRequested) killTree();
-          },
-          output: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
-          exited: (code, signal, times) => {
-            const peakRss = settle();
-            // make sure nothing the command started outlives it
-            if (pid !== null && (timedOut || aborted)) signalGroup(pid, 'SIGKILL');
-            out.end();
-            err.end();
-            const exitSignal = signal ?? (code !== null && code > 128 && code < 128 + 65 ? (signalNames.get(code - 128) ?? null) : null);
-            resolve({
-              exitCode: code,
-              signal: exitSignal,
-              timedOut,
-              aborted,
-              wallMs: Math.round(performance.now() - started),
-              cpuMs: parseShellTimes(times),
-              peakRss,
-            });
-          },
-          failed: (error) => {
-            settle();
-            if (!(error instanceof LauncherExitedError)) return reject(new Error(`could not start the command in ${spec.cwd}: ${error.message}`));
-            // the launcher died under the command: nothing else would stop its tree now
-            if (pid !== null) signalGroup(pid, 'SIGKILL');
-            reject(error);
-          },
+      const handlers: LaunchHandlers = {
+        started: (shellPid) => {
+          pid = shellPid;
+          sampler = new TreeMemorySampler(shellPid);
+          sampler.start();
+          spec.onSpawn?.(shellPid);
+          if (killRequested) killTree();
         },
-      );
+        output: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
+        exited: (code, signal, cpuMicros, maxRssKiB) => {
+          const sampled = settle();
+          // make sure nothing the command started outlives it
+          if (pid !== null && (timedOut || aborted)) signalGroup(pid, 'SIGKILL');
+          out.end();
+          err.end();
+          // a shell reports a command killed by signal N as exit code 128 + N; a shell killed
+          // itself is reported the same way, so both read alike
+          const exitCode = code ?? 128 + signal;
+          const exitSignal = signal ? (signalNames.get(signal) ?? `signal ${signal}`) : exitCode > 128 && exitCode < 128 + 65 ? (signalNames.get(exitCode - 128) ?? null) : null;
+          const measured = maxRssKiB === null ? null : maxRssKiB * 1024;
+          resolve({
+            exitCode,
+            signal: exitSignal,
+            timedOut,
+            aborted,
+            wallMs: Math.round(performance.now() - started),
+            cpuMs: cpuMicros === null ? null : Math.round(cpuMicros / 1000),
+            peakRss: measured === null || sampled === null ? (measured ?? sampled) : Math.max(measured, sampled),
+          });
+        },
+        failed: (error) => {
+          settle();
+          if (!(error instanceof LauncherExitedError)) return reject(new Error(`could not start the command: ${error.message}`));
+          // the launcher died under the command: nothing else would stop its tree now
+          if (pid !== null) signalGroup(pid, 'SIGKILL');
+          reject(error);
+        },
+      };
+      try {
+        this.launcher.launch(spec, handlers);
+      } catch (error) {
+        handlers.failed(error as Error);
+      }
     });
   }
 

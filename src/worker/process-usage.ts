@@ -81,19 +81,3 @@ export function processStartTime(pid: number): number | null {
     return null;
   }
 }
-
-/**
- * Parses the output of the POSIX shell builtin `times`: two lines of "user system",
- * the second for waited-for children. Returns the children's CPU time in milliseconds.
- */
-export function parseShellTimes(text: string): number | null {
-  const lines = text.trim().split('\n');
-  if (lines.length < 2) return null;
-  let total = 0;
-  for (const part of lines[1].trim().split(/\s+/)) {
-    const match = /^(\d+)m([\d.]+)s$/.exec(part);
-    if (!match) return null;
-    total += Number(match[1]) * 60_000 + Number(match[2]) * 1000;
-  }
-  return Math.round(total);
-}
