@@ -429,6 +429,19 @@ static void finish(void) {
   exit(exit_status);
 }
 
+/*
+ * Adds a signal to a set even when sigaddset() refuses it: the C library keeps the signals
+ * from 32 up to SIGRTMIN for itself, and its posix_spawn leaves them ignored in the child
+ * unless they are in the sigdefault set. A sigset_t is the kernel's bit array: signal n is
+ * bit n - 1.
+ */
+static void add_signal(sigset_t *set, int sig) {
+  if (sigaddset(set, sig) == 0) return;
+  unsigned long *words = (unsigned long *)set;
+  size_t bits = 8 * sizeof *words;
+  words[(size_t)(sig - 1) / bits] |= 1UL << ((size_t)(sig - 1) % bits);
+}
+
 static void set_up(void) {
   /* a write to the orrery process after it died fails with EPIPE instead of killing us */
   signal(SIGPIPE, SIG_IGN);
@@ -444,14 +457,15 @@ static void set_up(void) {
   if (devnull < 0) die("cannot open /dev/null");
 
   /* each command: a process group of its own, no blocked signals, and every signal that
-     is ignored here (and so would stay ignored through exec) back to its default; handlers
-     need no reset, exec drops them */
+     is ignored here (and so would stay ignored through exec) back to its default, with the
+     C library's own; handlers need no reset, exec drops them */
   sigset_t none, to_default;
   sigemptyset(&none);
   sigemptyset(&to_default);
   for (int sig = 1; sig < NSIG; sig++) {
     struct sigaction action;
-    if (sigaction(sig, NULL, &action) == 0 && action.sa_handler == SIG_IGN) sigaddset(&to_default, sig);
+    if (sig >= 32 && sig < SIGRTMIN) add_signal(&to_default, sig);
+    else if (sigaction(sig, NULL, &action) == 0 && action.sa_handler == SIG_IGN) add_signal(&to_default, sig);
   }
   int error = posix_spawnattr_init(&spawn_attributes);
   if (!error) error = posix_spawnattr_setflags(&spawn_attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);

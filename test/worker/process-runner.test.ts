@@ -102,6 +102,16 @@ describe.each(launchers)('process runner ($name launcher)', ({ name, program }) 
     expect(outcome.peakRss).toBeGreaterThan(100 * MiB);
   });
 
+  it('starts the command with default signal handling and no signal blocked', async () => {
+    // the orrery process and the launchers ignore SIGPIPE, and block or reserve others
+    const { s, lines } = spec(`grep -E '^Sig(Blk|Ign):' /proc/$$/status`);
+    expect((await runner.run(s)).exitCode).toBe(0);
+    expect(lines).toEqual([
+      ['stdout', 'SigBlk:\t0000000000000000'],
+      ['stdout', 'SigIgn:\t0000000000000000'],
+    ]);
+  });
+
   it('reports the signal that killed a code, as the shell would: exit code 128 + N', async () => {
     const { s } = spec('kill -9 $$');
     const outcome = await runner.run(s);
