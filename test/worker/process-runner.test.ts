@@ -95,6 +95,14 @@ describe.each(launchers)('process runner ($name launcher)', ({ name, program }) 
     expect(outcome.peakRss).toBeLessThan(1024 * MiB);
   });
 
+  it('measures the memory of processes that run side by side as their sum', async () => {
+    const hold = `node -e "const a = Buffer.alloc(70 * 1024 * 1024, 1); setTimeout(() => console.log(a[0]), 800)"`;
+    const { s } = spec(`${hold} & ${hold}; wait`);
+    const outcome = await runner.run(s);
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.peakRss).toBeGreaterThan(140 * MiB);
+  });
+
   it.runIf(name === 'native')('measures the peak memory of a command too short for the sampler', async () => {
     const { s } = spec(`node -e "Buffer.alloc(100 * 1024 * 1024, 1)"`);
     const outcome = await runner.run(s);
