@@ -75,6 +75,8 @@ export const EMBEDDED_WORKER = `local@${os.hostname()}`;
 const EMBEDDED_LOOKAHEAD = 16;
 
 export async function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRunResult> {
+  // first: it refuses an ORRERY_LAUNCHER it cannot honour before anything is opened
+  const runner = new ProcessRunner();
   const lock = StateLock.acquire(options.paths.stateDir);
   const store = await openStore(options.paths.db).catch((error) => {
     lock.release();
@@ -85,7 +87,6 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
     lock.release();
     throw error;
   });
-  const runner = new ProcessRunner();
   try {
     const requeued = await requeueOrphans(store, options.keepScratch);
     const { job, resumed } = options.plan

@@ -1,29 +1,63 @@
 /**
- * The orrery side of the process launcher (launcher.cjs, where the protocol is described):
- * starts the launcher on first use, asks it to start commands, and routes what it reports
- * back to each command's handlers. The launcher holds the event loop only while commands
- * run, so an idle worker can still exit; if it dies, the commands it was running are
- * reported as failed and the next command starts a new one.
+ * The orrery side of the process launcher (launcher.c, where the protocol is described, or
+ * its Node fallback launcher.cjs): picks which one to use, starts it on first use, asks it
+ * to start commands, and routes what it reports back to each command's handlers. The
+ * launcher holds the event loop only while commands run, so an idle worker can still exit;
+ * if it dies, the commands it was running are reported as failed and the next command
+ * starts a new one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { InvalidInputError } from '../core/errors.js';
 
-/** The plain-JavaScript launcher sits next to this module, in src/ and in dist/ alike. */
-const LAUNCHER_SCRIPT = fileURLToPath(new URL('./launcher.cjs', import.meta.url));
+/** Both launchers sit next to this module in dist/ (`npm run build` compiles the native one). */
+const NATIVE_LAUNCHER = fileURLToPath(new URL('./launcher', import.meta.url));
+const NODE_LAUNCHER = fileURLToPath(new URL('./launcher.cjs', import.meta.url));
 const HEADER_BYTES = 9;
 const STDERR_TAIL_BYTES = 2048;
+const BASE_ENV = 0x42; // 'B'
+const RUN = 0x52; // 'R'
+
+export type LauncherKind = 'native' | 'node';
+
+/** Which launcher to run: the compiled launcher.c, or launcher.cjs under this Node. */
+export interface LauncherProgram {
+  kind: LauncherKind;
+  path: string;
+}
+
+/**
+ * The native launcher when it was built, the Node one otherwise; ORRERY_LAUNCHER=node or
+ * =native forces one.
+ */
+export function chooseLauncher(setting = process.env.ORRERY_LAUNCHER, nativePath = NATIVE_LAUNCHER): LauncherProgram {
+  const built = fs.existsSync(nativePath);
+  if (setting === 'node' || ((setting === undefined || setting === '') && !built)) return { kind: 'node', path: NODE_LAUNCHER };
+  if (setting === 'native' && !built) {
+    throw new InvalidInputError('', 'ORRERY_LAUNCHER', `is native, but the native launcher was not built (${nativePath} is missing): install a C compiler (cc) and run \`npm run build\`, or unset ORRERY_LAUNCHER to use the Node launcher`);
+  }
+  if (setting === 'native' || setting === undefined || setting === '') return { kind: 'native', path: nativePath };
+  throw new InvalidInputError('', 'ORRERY_LAUNCHER', `must be node or native (or unset: native when built), not "${setting}"`);
+}
 
 export interface LaunchRequest {
-  script: string;
+  command: string;
   cwd: string;
+  /** Variables set on top of the orrery process's own environment. */
   env: Record<string, string>;
 }
 
 export interface LaunchHandlers {
   started(pid: number): void;
   output(stream: 'stdout' | 'stderr', chunk: Buffer): void;
-  exited(code: number | null, signal: string | null, times: string): void;
+  /**
+   * The command's shell ended: its exit code (null when a signal ended it), the signal's
+   * number (0 when it exited), the CPU time of it and its waited-for descendants, and the
+   * largest resident set among them; null where the launcher could not tell.
+   */
+  exited(code: number | null, signal: number, cpuMicros: number | null, maxRssKiB: number | null): void;
   /** The command could not be started, or the launcher died while it ran. */
   failed(error: Error): void;
 }
@@ -40,15 +74,20 @@ export class Launcher {
   private stderrTail = '';
   private closing = false;
 
-  constructor(private readonly killGraceMs: number) {}
+  constructor(
+    private readonly killGraceMs: number,
+    readonly program: LauncherProgram,
+  ) {}
 
+  /** Throws, starting nothing, when the request holds a NUL byte (no command line or environment can). */
   launch(request: LaunchRequest, handlers: LaunchHandlers): void {
     const child = this.child ?? this.start();
     const id = this.nextId;
+    const frame = runFrame(id, request);
     this.nextId = this.nextId === 0xffff_ffff ? 1 : this.nextId + 1;
     this.tasks.set(id, handlers);
     if (this.tasks.size === 1) this.hold(child, true);
-    child.stdin!.write(`${JSON.stringify({ id, script: request.script, cwd: request.cwd, env: request.env })}\n`);
+    child.stdin!.write(frame);
   }
 
   /** Ends the launcher (it stops any command still running) and waits until it has exited. */
@@ -65,10 +104,13 @@ export class Launcher {
   }
 
   private start(): ChildProcess {
-    // NODE_OPTIONS is meant for orrery itself (preloads, heap sizes); the launcher stays bare
+    // NODE_OPTIONS is meant for orrery itself (preloads, heap sizes): the launcher runs
+    // without it, and hands the full environment on to the commands (request B)
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
-    const child = spawn(process.execPath, [LAUNCHER_SCRIPT, String(this.killGraceMs)], {
+    const grace = String(this.killGraceMs);
+    const [file, args] = this.program.kind === 'native' ? [this.program.path, [grace]] : [process.execPath, [this.program.path, grace]];
+    const child = spawn(file, args, {
       env,
       // a session of its own: a Ctrl-C meant for orrery must not kill the launcher under the
       // commands; orrery decides what happens to them
@@ -92,35 +134,39 @@ export class Launcher {
     };
     child.on('error', (error) => end(error.message));
     child.on('close', (code, signal) => end(signal ? `killed by ${signal}` : `exit code ${code}`));
+    // the environment every command starts from, read now: the worker's does not change
+    let base = '';
+    for (const [name, value] of Object.entries(process.env)) if (value !== undefined) base += `${name}=${value}\0`;
+    child.stdin!.write(frame(BASE_ENV, 0, base));
     return child;
   }
 
   private dispatch(kind: number, id: number, payload: Buffer): void {
     const handlers = this.tasks.get(id);
     if (!handlers) return;
-    switch (String.fromCharCode(kind)) {
-      case 'S':
-        handlers.started(Number(payload.toString()));
+    switch (kind) {
+      case 0x53: // S
+        handlers.started(Number(payload.toString('latin1')));
         break;
-      case 'O':
+      case 0x4f: // O
         handlers.output('stdout', payload);
         break;
-      case 'E':
+      case 0x45: // E
         handlers.output('stderr', payload);
         break;
-      case 'X': {
+      case 0x58: {
+        // X: "code signal cpu_us maxrss_kb", -1 for unknown
         this.finish(id);
-        const exit = JSON.parse(payload.toString()) as { code: number | null; signal: string | null; times: string };
-        handlers.exited(exit.code, exit.signal, exit.times);
+        const [code, signal, cpu, rss] = payload.toString('latin1').split(' ').map(Number);
+        handlers.exited(code < 0 ? null : code, signal, cpu < 0 ? null : cpu, rss < 0 ? null : rss);
         break;
       }
-      case 'F': {
+      case 0x46: // F
         this.finish(id);
-        handlers.failed(new Error((JSON.parse(payload.toString()) as { message: string }).message));
+        handlers.failed(new Error(payload.toString()));
         break;
-      }
       default:
-        throw new Error(`the process launcher sent a frame of unknown kind ${kind}; launcher.cjs and launcher-client.ts are out of step — rebuild orrery`);
+        throw new Error(`the process launcher sent a frame of unknown kind ${kind}; ${this.program.path} and launcher-client.ts are out of step — rebuild orrery`);
     }
   }
 
@@ -140,7 +186,7 @@ export class Launcher {
     const error = this.closing
       ? new LauncherExitedError('the runner was closed while the command was running; its processes were stopped')
       : new LauncherExitedError(
-          `the process launcher (pid ${child.pid ?? 'none'}) ended unexpectedly (${reason})${detail}; the command's processes were stopped and the attempt counts as failed — the next command starts a new launcher`,
+          `the process launcher (${this.program.kind}, pid ${child.pid ?? 'none'}) ended unexpectedly (${reason})${detail}; the command's processes were stopped and the attempt counts as failed — the next command starts a new launcher`,
         );
     for (const handlers of pending) handlers.failed(error);
   }
@@ -154,7 +200,35 @@ export class Launcher {
   }
 }
 
-/** Cuts the launcher's stdout into frames: kind, task id, payload (see launcher.cjs). */
+/** An R request: the cwd, the command and the environment overrides, each ended by NUL. */
+function runFrame(id: number, request: LaunchRequest): Buffer {
+  const { cwd, command, env } = request;
+  let nul = hasNul(cwd) || hasNul(command);
+  let text = `${cwd}\0${command}\0`;
+  for (const name in env) {
+    const value = env[name];
+    nul ||= hasNul(name) || hasNul(value);
+    text += `${name}=${value}\0`;
+  }
+  if (nul) throw new TypeError(`the command, its working directory or an environment variable holds a NUL byte, which no command line or environment can: ${JSON.stringify(command)}`);
+  return frame(RUN, id, text);
+}
+
+function frame(kind: number, id: number, text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const bytes = Buffer.allocUnsafe(HEADER_BYTES + length);
+  bytes[0] = kind;
+  bytes.writeUInt32BE(id, 1);
+  bytes.writeUInt32BE(length, 5);
+  bytes.write(text, HEADER_BYTES);
+  return bytes;
+}
+
+function hasNul(text: string): boolean {
+  return text.includes('\0');
+}
+
+/** Cuts the launcher's stdout into frames: kind, task id, payload (see launcher.c). */
 class FrameReader {
   private buffered: Buffer = Buffer.alloc(0);
 

@@ -1,36 +1,23 @@
 'use strict';
 /**
- * The process launcher: a small, long-lived Node process that starts a worker's commands
- * on its behalf. fork() costs grow with the resident memory of the process that calls it;
- * the orrery process holds the task database, plans and logs, this one holds almost nothing,
- * so starting commands from here is several times cheaper. It uses Node built-ins only, to
- * stay small. Its counterpart in the orrery process is launcher-client.ts.
+ * The Node process launcher: the fallback for launcher.c, used where no C compiler built
+ * that one (or with ORRERY_LAUNCHER=node). It speaks the same protocol — described at the
+ * top of launcher.c — with Node built-ins only, to stay small: requests B (base
+ * environment) and R (run) on stdin; events S, O, E, X, F on stdout.
  *
- * Protocol. Requests arrive on stdin, one JSON object per line:
- *
- *   {"id": 7, "script": "<shell script>", "cwd": "/path", "env": {"NAME": "value"}}
- *
- * The script runs as `/bin/sh -c script` with that cwd and env, in a process group of its
- * own, stdin closed, stdout and stderr piped back, and file descriptor 3 piped back too
- * (the runner's wrapper writes the `times` builtin's output there). Events go out on stdout
- * as frames: a 9-byte header — kind (one ASCII byte), task id (uint32, big-endian), payload
- * length (uint32, big-endian) — then the payload:
- *
- *   S  started  the pid of the command's shell, in decimal (also its process group id)
- *   O  stdout   bytes exactly as the command wrote them
- *   E  stderr   bytes exactly as the command wrote them
- *   X  exit     JSON {"code": number|null, "signal": string|null, "times": string}; last frame
- *   F  failed   JSON {"message": string}: the command could not be started; last frame
- *
- * Every output frame of a task precedes its X frame. Stopping a command is not part of the
- * protocol: the orrery process knows the pid and signals the process group itself.
+ * Two things it does differently, because child_process gives no resource usage of a
+ * child: the command runs in a subshell of a wrapping shell script that writes the `times`
+ * builtin's output on file descriptor 3 (the CPU time of the shell's waited-for children),
+ * and the X frame reports the peak memory as unknown (-1), leaving it to the orrery
+ * process's /proc sampler. The pid in the S frame is the wrapping shell's.
  *
  * End of stdin means the orrery process is done with us — it closed the pipe, or it died,
  * even by SIGKILL: every command still running gets SIGTERM on its process group, then
- * SIGKILL after the grace period (argv[2], in milliseconds), and the launcher exits. So a
- * killed worker leaves no processes behind.
+ * SIGKILL after the grace period (argv[2], in milliseconds), and the launcher exits.
  */
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 
 const graceMs = Number(process.argv[2]) >= 0 ? Number(process.argv[2]) : 5000;
 const HEADER_BYTES = 9;
@@ -40,6 +27,8 @@ const running = new Map();
 /** Output is paused while the orrery process is slower to read than the commands write. */
 let outputPaused = false;
 let ending = false;
+/** The base environment of every command (request B). */
+let baseEnv = {};
 
 process.stdout.on('drain', () => {
   outputPaused = false;
@@ -48,32 +37,63 @@ process.stdout.on('drain', () => {
 // EPIPE: the orrery process is gone; end of stdin follows, but do not wait for it
 process.stdout.on('error', () => shutdown());
 
-let partial = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text) => {
-  const lines = (partial + text).split('\n');
-  partial = lines.pop();
-  for (const line of lines) if (line !== '') launch(JSON.parse(line));
+let buffered = Buffer.alloc(0);
+process.stdin.on('data', (chunk) => {
+  buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+  while (buffered.length >= HEADER_BYTES && !ending) {
+    const end = HEADER_BYTES + buffered.readUInt32BE(5);
+    if (end > buffered.length) return;
+    const frame = buffered;
+    buffered = frame.subarray(end);
+    request(String.fromCharCode(frame[0]), frame.readUInt32BE(1), frame.subarray(HEADER_BYTES, end));
+  }
 });
 process.stdin.on('end', () => shutdown());
 
-function launch(request) {
-  const id = request.id;
+/** A request's payload: NUL-terminated strings. */
+function strings(payload) {
+  const text = payload.toString('utf8');
+  return text === '' ? [] : text.slice(0, -1).split('\0');
+}
+
+function request(kind, id, payload) {
+  const parts = strings(payload);
+  if (kind === 'B') {
+    baseEnv = environment({}, parts);
+  } else if (kind === 'R') {
+    const [cwd, command, ...overrides] = parts;
+    launch(id, cwd, command, environment({ ...baseEnv }, overrides));
+  } else {
+    process.stderr.write(`orrery launcher: a request of unknown kind ${kind} arrived; the launcher and the orrery process are out of step — rebuild orrery\n`);
+    process.exitCode = 2;
+    shutdown();
+  }
+}
+
+function environment(env, entries) {
+  for (const entry of entries) {
+    const equals = entry.indexOf('=');
+    if (equals !== -1) env[entry.slice(0, equals)] = entry.slice(equals + 1);
+  }
+  return env;
+}
+
+function launch(id, cwd, command, env) {
   let child;
   try {
-    child = spawn('/bin/sh', ['-c', request.script], {
-      cwd: request.cwd,
-      env: request.env,
+    child = spawn('/bin/sh', ['-c', `(\n${command}\n)\n__orrery_status=$?\ntimes >&3\nexit $__orrery_status\n`], {
+      cwd,
+      env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
   } catch (error) {
-    send('F', id, Buffer.from(JSON.stringify({ message: error.message })));
+    send('F', id, Buffer.from(error.message));
     return;
   }
   if (child.pid === undefined) {
     // spawn failed (a missing cwd, too many processes): the reason arrives as 'error'
-    child.once('error', (error) => send('F', id, Buffer.from(JSON.stringify({ message: error.message }))));
+    child.once('error', (error) => send('F', id, Buffer.from(spawnError(cwd, error))));
     return;
   }
   running.set(id, child);
@@ -86,9 +106,39 @@ function launch(request) {
   // 'close' (not 'exit'): every byte of output has been read by then
   child.on('close', (code, signal) => {
     running.delete(id);
-    send('X', id, Buffer.from(JSON.stringify({ code, signal, times })));
+    const signalNumber = signal ? (os.constants.signals[signal] ?? 0) : 0;
+    send('X', id, Buffer.from(`${code ?? -1} ${signalNumber} ${childrenCpuMicros(times)} -1`));
     if (ending && running.size === 0) exit();
   });
+}
+
+/** The same words as launcher.c: a working directory that cannot be entered is the usual reason. */
+function spawnError(cwd, error) {
+  const why = { ENOENT: 'No such file or directory', ENOTDIR: 'Not a directory', EACCES: 'Permission denied' };
+  try {
+    if (!fs.statSync(cwd).isDirectory()) return `cannot change to the working directory ${cwd}: ${why.ENOTDIR}`;
+    fs.accessSync(cwd, fs.constants.X_OK);
+  } catch (problem) {
+    return `cannot change to the working directory ${cwd}: ${why[problem.code] ?? problem.message}`;
+  }
+  return `cannot run /bin/sh: ${error.message}`;
+}
+
+/**
+ * Parses the output of the POSIX shell builtin `times`: two lines of "user system", the
+ * second for waited-for children, e.g. "0m0.010000s 0m0.004000s". Returns the children's
+ * CPU time in microseconds, or -1 when the wrapper did not get to write it.
+ */
+function childrenCpuMicros(text) {
+  const lines = text.trim().split('\n');
+  if (lines.length < 2) return -1;
+  let total = 0;
+  for (const part of lines[1].trim().split(/\s+/)) {
+    const match = /^(\d+)m([\d.]+)s$/.exec(part);
+    if (!match) return -1;
+    total += Number(match[1]) * 60_000_000 + Number(match[2]) * 1_000_000;
+  }
+  return Math.round(total);
 }
 
 function send(kind, id, payload) {
@@ -141,7 +191,7 @@ function exit() {
   // whatever a command left in its group (a background job that ignored SIGTERM) goes too
   for (const pgid of stopping) signalGroup(pgid, 'SIGKILL');
   for (const child of running.values()) signalGroup(child.pid, 'SIGKILL');
-  process.exit(0);
+  process.exit();
 }
 
 function signalGroup(pgid, signal) {

@@ -1,17 +1,18 @@
 /**
- * Runs a command as a local subprocess tree. The command runs under `/bin/sh` in a
- * subshell, in a process group of its own, so a timeout or cancellation kills every
- * process it started (SIGTERM, then SIGKILL after a grace period). The wrapping shell
- * reports the tree's CPU time with the POSIX `times` builtin on file descriptor 3.
+ * Runs a command as a local subprocess tree: `/bin/sh -c command`, in a process group of
+ * its own, so a timeout or cancellation kills every process it started (SIGTERM, then
+ * SIGKILL after a grace period).
  *
- * The shells are started by a small launcher process (launcher.cjs) rather than by this
- * large one, because fork() gets slower as the forking process's memory grows. Everything
- * else — timeouts, kills, memory sampling, splitting output into lines — happens here.
+ * The shells are started by a small launcher process (launcher.c, or launcher.cjs where
+ * that was not built) rather than by this large one, which also reports each command's CPU
+ * time and peak memory when it ends. Everything else — timeouts, kills, sampling the memory
+ * of long-running trees, splitting output into lines — happens here, with as little work
+ * per command as possible: most commands of a big fan-out run for a few milliseconds.
  */
 import os from 'node:os';
-import { Launcher, LauncherExitedError } from './launcher-client.js';
+import { chooseLauncher, Launcher, LauncherExitedError, type LaunchHandlers, type LauncherProgram } from './launcher-client.js';
 import { LineSplitter } from './line-splitter.js';
-import { parseShellTimes, TreeMemorySampler } from './process-usage.js';
+import { TreeMemorySampler, type WatchedTree } from './process-usage.js';
 import type { RunOutcome, Runner, RunSpec } from './runner.js';
 
 const signalNumbers = os.constants.signals as Record<string, number>;
@@ -20,80 +21,24 @@ const signalNames = new Map(Object.entries(signalNumbers).map(([name, number]) =
 export class ProcessRunner implements Runner {
   /** Started on the first run and shared by every run after it. */
   private readonly launcher: Launcher;
+  readonly memory = new TreeMemorySampler();
 
-  constructor(private readonly killGraceMs = 5000) {
-    this.launcher = new Launcher(killGraceMs);
+  /** Throws when ORRERY_LAUNCHER asks for a launcher that is not there. */
+  constructor(
+    readonly killGraceMs = 5000,
+    program: LauncherProgram = chooseLauncher(),
+  ) {
+    this.launcher = new Launcher(killGraceMs, program);
   }
 
   run(spec: RunSpec): Promise<RunOutcome> {
-    const started = performance.now();
-    const script = `(\n${spec.command}\n)\n__orrery_status=$?\ntimes >&3\nexit $__orrery_status\n`;
-    const out = new LineSplitter((line) => spec.onLine('stdout', line));
-    const err = new LineSplitter((line) => spec.onLine('stderr', line));
-
-    let pid: number | null = null;
-    let sampler: TreeMemorySampler | null = null;
-    let timedOut = false;
-    let aborted = false;
-    let killRequested = false;
-    let killTimer: NodeJS.Timeout | null = null;
-    const killTree = () => {
-      killRequested = true;
-      // before the launcher reports the pid, the kill waits for it (see started below)
-      if (pid === null || killTimer) return;
-      const group = pid;
-      signalGroup(group, 'SIGTERM');
-      killTimer = setTimeout(() => signalGroup(group, 'SIGKILL'), this.killGraceMs);
-    };
-    const timeout = spec.timeoutMs === null ? null : setTimeout(() => ((timedOut = true), killTree()), spec.timeoutMs);
-    const onAbort = () => ((aborted = true), killTree());
-    if (spec.signal.aborted) onAbort();
-    else spec.signal.addEventListener('abort', onAbort, { once: true });
-    const settle = () => {
-      if (timeout) clearTimeout(timeout);
-      if (killTimer) clearTimeout(killTimer);
-      spec.signal.removeEventListener('abort', onAbort);
-      return sampler?.stop() ?? null;
-    };
-
     return new Promise((resolve, reject) => {
-      this.launcher.launch(
-        { script, cwd: spec.cwd, env: spec.env },
-        {
-          started: (shellPid) => {
-            pid = shellPid;
-            sampler = new TreeMemorySampler(shellPid);
-            sampler.start();
-            spec.onSpawn?.(shellPid);
-            if (killRequested) killTree();
-          },
-          output: (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk),
-          exited: (code, signal, times) => {
-            const peakRss = settle();
-            // make sure nothing the command started outlives it
-            if (pid !== null && (timedOut || aborted)) signalGroup(pid, 'SIGKILL');
-            out.end();
-            err.end();
-            const exitSignal = signal ?? (code !== null && code > 128 && code < 128 + 65 ? (signalNames.get(code - 128) ?? null) : null);
-            resolve({
-              exitCode: code,
-              signal: exitSignal,
-              timedOut,
-              aborted,
-              wallMs: Math.round(performance.now() - started),
-              cpuMs: parseShellTimes(times),
-              peakRss,
-            });
-          },
-          failed: (error) => {
-            settle();
-            if (!(error instanceof LauncherExitedError)) return reject(new Error(`could not start the command in ${spec.cwd}: ${error.message}`));
-            // the launcher died under the command: nothing else would stop its tree now
-            if (pid !== null) signalGroup(pid, 'SIGKILL');
-            reject(error);
-          },
-        },
-      );
+      const command = new RunningCommand(spec, this, resolve, reject);
+      try {
+        this.launcher.launch(spec, command);
+      } catch (error) {
+        command.failed(error as Error);
+      }
     });
   }
 
@@ -101,6 +46,107 @@ export class ProcessRunner implements Runner {
   close(): Promise<void> {
     return this.launcher.close();
   }
+}
+
+/** One run: the launcher's events for it, its timers, and what it ended with. */
+class RunningCommand implements LaunchHandlers {
+  private readonly startedAt = performance.now();
+  private pid: number | null = null;
+  private timedOut = false;
+  private aborted = false;
+  private killRequested = false;
+  private timeout: NodeJS.Timeout | null = null;
+  private killTimer: NodeJS.Timeout | null = null;
+  private tree: WatchedTree | null = null;
+  // made on the first output: most short commands write none
+  private stdout: LineSplitter | null = null;
+  private stderr: LineSplitter | null = null;
+
+  constructor(
+    private readonly spec: RunSpec,
+    private readonly runner: ProcessRunner,
+    private readonly resolve: (outcome: RunOutcome) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    if (spec.timeoutMs !== null) this.timeout = setTimeout(timeUp, spec.timeoutMs, this);
+    if (spec.signal.aborted) this.handleEvent();
+    else spec.signal.addEventListener('abort', this, { once: true });
+  }
+
+  /** The spec's signal was aborted (this object is its listener). */
+  handleEvent(): void {
+    this.aborted = true;
+    this.kill();
+  }
+
+  timeUp(): void {
+    this.timedOut = true;
+    this.kill();
+  }
+
+  started(pid: number): void {
+    this.pid = pid;
+    this.tree = this.runner.memory.watch(pid);
+    this.spec.onSpawn?.(pid);
+    // a kill asked for before the pid was known happens now
+    if (this.killRequested) this.kill();
+  }
+
+  output(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    const onLine = this.spec.onLine;
+    if (stream === 'stdout') (this.stdout ??= new LineSplitter((line) => onLine('stdout', line))).push(chunk);
+    else (this.stderr ??= new LineSplitter((line) => onLine('stderr', line))).push(chunk);
+  }
+
+  exited(code: number | null, signal: number, cpuMicros: number | null, maxRssKiB: number | null): void {
+    const sampled = this.settle();
+    // make sure nothing the command started outlives it
+    if (this.pid !== null && (this.timedOut || this.aborted)) signalGroup(this.pid, 'SIGKILL');
+    this.stdout?.end();
+    this.stderr?.end();
+    // a shell reports a command killed by signal N as exit code 128 + N; a shell killed
+    // itself is reported the same way, so both read alike
+    const exitCode = code ?? 128 + signal;
+    const exitSignal = signal ? (signalNames.get(signal) ?? `signal ${signal}`) : exitCode > 128 && exitCode < 128 + 65 ? (signalNames.get(exitCode - 128) ?? null) : null;
+    const measured = maxRssKiB === null ? null : maxRssKiB * 1024;
+    this.resolve({
+      exitCode,
+      signal: exitSignal,
+      timedOut: this.timedOut,
+      aborted: this.aborted,
+      wallMs: Math.round(performance.now() - this.startedAt),
+      cpuMs: cpuMicros === null ? null : Math.round(cpuMicros / 1000),
+      peakRss: measured === null || sampled === null ? (measured ?? sampled) : Math.max(measured, sampled),
+    });
+  }
+
+  failed(error: Error): void {
+    this.settle();
+    if (!(error instanceof LauncherExitedError)) return this.reject(new Error(`could not start the command: ${error.message}`));
+    // the launcher died under the command: nothing else would stop its tree now
+    if (this.pid !== null) signalGroup(this.pid, 'SIGKILL');
+    this.reject(error);
+  }
+
+  private kill(): void {
+    this.killRequested = true;
+    // before the launcher reports the pid, the kill waits for it (see started)
+    if (this.pid === null || this.killTimer) return;
+    signalGroup(this.pid, 'SIGTERM');
+    this.killTimer = setTimeout(signalGroup, this.runner.killGraceMs, this.pid, 'SIGKILL');
+  }
+
+  /** Clears the timers and the listener; returns the sampled peak memory. */
+  private settle(): number | null {
+    if (this.timeout) clearTimeout(this.timeout);
+    if (this.killTimer) clearTimeout(this.killTimer);
+    this.spec.signal.removeEventListener('abort', this);
+    return this.tree === null ? null : this.runner.memory.unwatch(this.tree);
+  }
+}
+
+function timeUp(command: RunningCommand): void {
+  command.timeUp();
 }
 
 /** Sends a signal to a whole process group; a group that is already gone is fine. */

@@ -1,46 +1,77 @@
 /**
- * Peak memory of a running process tree, sampled from /proc (Linux). A process's
- * VmHWM is its own peak resident set, so one sample while it lives is enough for it;
- * for the tree we keep the largest sum of current resident sets seen, and the largest
- * single peak. Processes shorter than the sampling period may go unmeasured (null).
+ * Peak memory of running process trees, sampled from /proc (Linux). A process's VmHWM is
+ * its own peak resident set, so one sample while it lives is enough for it; for a tree we
+ * keep the largest sum of current resident sets seen, and the largest single peak. The
+ * launcher's figure (ru_maxrss, the largest single process) covers commands of any length;
+ * this adds what only the sum shows, for trees that run for a while: one timer samples
+ * every tree watched, each from its second tick on, so a command shorter than the sampling
+ * period costs nothing here and goes unmeasured (null).
  */
 import fs from 'node:fs';
 
 const PAGE_KB = 1024;
 
+/** One tree a TreeMemorySampler watches, and the largest figure seen for it so far. */
+export class WatchedTree {
+  peak: number | null = null;
+  /** Not sampled yet: it was watched after the last tick. */
+  fresh = true;
+
+  constructor(readonly rootPid: number) {}
+}
+
 export class TreeMemorySampler {
-  private peak: number | null = null;
+  private readonly trees = new Set<WatchedTree>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly rootPid: number,
-    private readonly periodMs = 100,
-  ) {}
+  constructor(private readonly periodMs = 100) {}
 
-  start(): void {
-    if (process.platform !== 'linux') return;
-    this.timer = setInterval(() => this.sample(), this.periodMs);
-    this.timer.unref();
-  }
-
-  stop(): number | null {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    return this.peak;
-  }
-
-  private sample(): void {
-    let sum = 0;
-    let maxHwm = 0;
-    for (const pid of descendants(this.rootPid)) {
-      const status = readStatus(pid);
-      if (!status) continue;
-      sum += status.rssKb;
-      maxHwm = Math.max(maxHwm, status.hwmKb);
+  watch(rootPid: number): WatchedTree {
+    const tree = new WatchedTree(rootPid);
+    this.trees.add(tree);
+    if (this.timer === null && process.platform === 'linux') {
+      this.timer = setInterval(tick, this.periodMs, this);
+      this.timer.unref();
     }
-    const bytes = Math.max(sum, maxHwm) * PAGE_KB;
-    if (bytes > 0) this.peak = Math.max(this.peak ?? 0, bytes);
+    return tree;
   }
+
+  /** Stops watching a tree; returns its peak in bytes, or null when it was never measured. */
+  unwatch(tree: WatchedTree): number | null {
+    this.trees.delete(tree);
+    return tree.peak;
+  }
+
+  sampleAll(): void {
+    // the timer stops after a tick with nothing to watch, not at every unwatch: between
+    // two short commands it would be made and cleared again for nothing
+    if (this.trees.size === 0) {
+      clearInterval(this.timer!);
+      this.timer = null;
+      return;
+    }
+    for (const tree of this.trees) {
+      if (tree.fresh) tree.fresh = false;
+      else sample(tree);
+    }
+  }
+}
+
+function tick(sampler: TreeMemorySampler): void {
+  sampler.sampleAll();
+}
+
+function sample(tree: WatchedTree): void {
+  let sum = 0;
+  let maxHwm = 0;
+  for (const pid of descendants(tree.rootPid)) {
+    const status = readStatus(pid);
+    if (!status) continue;
+    sum += status.rssKb;
+    maxHwm = Math.max(maxHwm, status.hwmKb);
+  }
+  const bytes = Math.max(sum, maxHwm) * PAGE_KB;
+  if (bytes > 0) tree.peak = Math.max(tree.peak ?? 0, bytes);
 }
 
 /** The pid and all its descendants, via /proc/<pid>/task/<pid>/children. */
@@ -80,20 +111,4 @@ export function processStartTime(pid: number): number | null {
   } catch {
     return null;
   }
-}
-
-/**
- * Parses the output of the POSIX shell builtin `times`: two lines of "user system",
- * the second for waited-for children. Returns the children's CPU time in milliseconds.
- */
-export function parseShellTimes(text: string): number | null {
-  const lines = text.trim().split('\n');
-  if (lines.length < 2) return null;
-  let total = 0;
-  for (const part of lines[1].trim().split(/\s+/)) {
-    const match = /^(\d+)m([\d.]+)s$/.exec(part);
-    if (!match) return null;
-    total += Number(match[1]) * 60_000 + Number(match[2]) * 1000;
-  }
-  return Math.round(total);
 }

@@ -64,8 +64,8 @@ export async function prepareScratch(
   };
   writeTaskFile(taskFile, JSON.stringify(description, null, 2));
 
+  // set on top of the worker's own environment, which the command inherits (RunSpec.env)
   const env: Record<string, string> = {
-    ...workerEnv(),
     ...claim.type.env,
     ORRERY_TASK: taskFile,
     ORRERY_RESULT: resultFile,
@@ -192,12 +192,4 @@ function asText(value: JsonValue): string {
 
 function envName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-}
-
-let inheritedEnv: Record<string, string> | null = null;
-
-/** The worker's own environment, which every task inherits; read once, it does not change. */
-function workerEnv(): Record<string, string> {
-  inheritedEnv ??= Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  return inheritedEnv;
 }

@@ -2,6 +2,10 @@
 export interface RunSpec {
   command: string;
   cwd: string;
+  /**
+   * Variables to set for the command on top of the worker's own environment, which it
+   * inherits whole (NODE_OPTIONS included); a name given here replaces the inherited value.
+   */
   env: Record<string, string>;
   timeoutMs: number | null;
   /** Aborting kills the process tree (cancellation, lost lease, shutdown). */

@@ -150,7 +150,9 @@ describe('explore', () => {
   });
 
   it('continues the same exploration after kill -9, without duplicates or gaps', async () => {
-    p.write('job.yaml', EXPLORE);
+    // probes slow enough that each kill lands mid-job: polling `orrery status` takes a few
+    // hundred milliseconds, and the job must not have ended before the second kill
+    p.write('job.yaml', EXPLORE.replace('sleep 0.05', 'sleep 0.3'));
     for (const after of [6, 15]) {
       const run = p.start('run', 'job.yaml');
       for (let i = 0; i < 300; i++) {

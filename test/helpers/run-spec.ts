@@ -7,7 +7,7 @@ export function runSpec(command: string, extra: Partial<RunSpec> = {}) {
   const s: RunSpec = {
     command,
     cwd: os.tmpdir(),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    env: {},
     timeoutMs: null,
     signal: new AbortController().signal,
     onLine: (stream, line) => lines.push([stream, line]),

@@ -83,6 +83,8 @@ export interface WorkerOptions extends GlobalOptions {
 export async function workerCommand(options: WorkerOptions): Promise<number> {
   const paths = pathsOf(options);
   const leaseMs = durationFlag(options.lease, '--lease');
+  // before anything is opened: it refuses an ORRERY_LAUNCHER it cannot honour
+  const runner = new ProcessRunner();
   const files = await openFileRepository(options.store ?? paths.files);
   const store = await openStore(paths.db);
   const id = `${os.hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
@@ -90,7 +92,6 @@ export async function workerCommand(options: WorkerOptions): Promise<number> {
   const dispatch = await openDispatch(paths.db, durationFlag(options.poll, '--poll'), (error) => say(`notifications unavailable (${error.message}); polling until they are back`));
   const types = options.types ? options.types.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
   const concurrency = options.concurrency ? positiveInt(options.concurrency, '--concurrency') : undefined;
-  const runner = new ProcessRunner();
   const pool = new WorkerPool({
     store,
     worker: id,
