@@ -21,7 +21,10 @@
  *      base environment for this command only.
  *
  * Events, on stdout:
- *   S  started  the pid of the command's shell, in decimal (also its process group id)
+ *   S  started  the pid of the command's shell, in decimal (also its process group id);
+ *               sent with the command's first output, at its exit, or once it has run
+ *               ANNOUNCE_MS, whichever comes first: a command of a few milliseconds then
+ *               wakes the orrery process once, not twice
  *   O  stdout   bytes exactly as the command wrote them
  *   E  stderr   bytes exactly as the command wrote them
  *   X  exit     `code signal cpu_us maxrss_kb`, decimal, space-separated: the exit code (-1
@@ -67,6 +70,8 @@ enum {
   OUT_LIMIT = 256 * 1024,
   /* a request larger than this is not one the orrery process sends: the streams are out of step */
   REQUEST_LIMIT = 64 * 1024 * 1024,
+  /* a command still running (and silent) after this long has its S frame sent on its own */
+  ANNOUNCE_MS = 10,
 };
 
 /** A command started and not yet reported. */
@@ -74,6 +79,8 @@ struct task {
   uint32_t id;
   pid_t pid;       /* its shell, leader of the command's process group */
   int out, err;    /* read ends of its stdout and stderr pipes; -1 once at end of file */
+  long long started_ms;
+  int announced;   /* its S frame has been sent */
   int exited;      /* its shell has ended: status and usage below are final */
   int status;
   struct rusage usage;
@@ -258,9 +265,27 @@ static void launch(uint32_t id, const char *cwd, char *command, char **environme
     return;
   }
   tasks = grow(tasks, &task_capacity, task_count + 1, sizeof *tasks);
-  tasks[task_count++] = (struct task){.id = id, .pid = pid, .out = stdout_pipe[0], .err = stderr_pipe[0]};
+  tasks[task_count++] = (struct task){.id = id, .pid = pid, .out = stdout_pipe[0], .err = stderr_pipe[0], .started_ms = now_ms()};
+}
+
+/** Sends the task's S frame, once (see the protocol above). */
+static void announce(struct task *task) {
+  if (task->announced) return;
+  task->announced = 1;
   char text[16];
-  send_frame('S', id, text, (size_t)snprintf(text, sizeof text, "%d", (int)pid));
+  send_frame('S', task->id, text, (size_t)snprintf(text, sizeof text, "%d", (int)task->pid));
+}
+
+/** Announces the tasks that have run ANNOUNCE_MS; returns how long until the next one is due (-1: none). */
+static long long announce_due(void) {
+  long long now = now_ms(), next = -1;
+  for (size_t i = 0; i < task_count; i++) {
+    if (tasks[i].announced) continue;
+    long long left = tasks[i].started_ms + ANNOUNCE_MS - now;
+    if (left <= 0) announce(&tasks[i]);
+    else if (next < 0 || left < next) next = left;
+  }
+  return next;
 }
 
 static void protocol_error(const char *what) {
@@ -333,6 +358,7 @@ static void read_requests(void) {
 
 /** Reads one chunk of a command's output into an O or E frame; closes the pipe at its end. */
 static void read_output(struct task *task, int *fd, char kind) {
+  announce(task);
   char *at = reserve(HEADER_BYTES + READ_CHUNK);
   ssize_t n = read(*fd, at + HEADER_BYTES, READ_CHUNK);
   if (n > 0) {
@@ -384,7 +410,8 @@ static void note_exits(void) {
   }
 }
 
-static void report_exit(const struct task *task) {
+static void report_exit(struct task *task) {
+  announce(task);
   int code = WIFEXITED(task->status) ? WEXITSTATUS(task->status) : -1;
   int signal = WIFSIGNALED(task->status) ? WTERMSIG(task->status) : 0;
   long long cpu_us = (long long)(task->usage.ru_utime.tv_sec + task->usage.ru_stime.tv_sec) * 1000000 + task->usage.ru_utime.tv_usec + task->usage.ru_stime.tv_usec;
@@ -485,6 +512,7 @@ int main(int argc, char **argv) {
   size_t fds_capacity = 0;
   for (;;) {
     if (ending && (task_count == 0 || now_ms() >= deadline)) finish();
+    long long announcing = ending ? -1 : announce_due();
     flush_out();
 
     /* stdin, the SIGCHLD signalfd, then each task's open pipes in task order */
@@ -496,8 +524,9 @@ int main(int argc, char **argv) {
       if (tasks[i].out >= 0) fds[count++] = (struct pollfd){.fd = tasks[i].out, .events = POLLIN};
       if (tasks[i].err >= 0) fds[count++] = (struct pollfd){.fd = tasks[i].err, .events = POLLIN};
     }
-    long long wait = ending ? deadline - now_ms() : -1;
-    if (poll(fds, count, ending ? (int)(wait > 0 ? wait : 0) : -1) < 0) {
+    /* while ending, until the deadline; otherwise until the next S frame is due, if any */
+    long long wait = ending ? deadline - now_ms() : announcing;
+    if (poll(fds, count, ending ? (int)(wait > 0 ? wait : 0) : (int)wait) < 0) {
       if (errno == EINTR) continue;
       die("poll failed");
     }

@@ -75,6 +75,20 @@ describe.each(launchers)('process runner through the $name launcher', ({ program
   const runner = new ProcessRunner(300, program);
   afterAll(() => runner.close());
 
+  it('reports the pid of a silent command while it still runs, and of one that ends at once', async () => {
+    let running = false;
+    const started = performance.now();
+    let reportedAfter = 0;
+    const long = spec('sleep 1', { onSpawn: (pid) => ((running = alive(pid)), (reportedAfter = performance.now() - started)) });
+    await runner.run(long.s);
+    expect(running).toBe(true);
+    expect(reportedAfter).toBeLessThan(700);
+    let shortPid = 0;
+    const short = spec('true', { onSpawn: (pid) => (shortPid = pid) });
+    await runner.run(short.s);
+    expect(shortPid).toBeGreaterThan(0);
+  });
+
   it('reports the pid of the command’s own shell, which leads its process group', async () => {
     let spawned = 0;
     const { s, lines } = spec('echo $$', { onSpawn: (pid) => (spawned = pid) });
