@@ -16,19 +16,26 @@ import { scratchPath } from '../sql/attempts.js';
 import type { ClaimedRow, ClaimFilter, LeaseGrant } from '../sql/claim.js';
 import type { ClaimedTask, ClaimRequest, FileVersion } from '../store.js';
 
-/** The candidates' query for a filter: one text per shape, prepared once (open.ts keeps them). */
-function candidatesQuery(filter: ClaimFilter): string {
-  // `+not_before`: not an index column here, so the planner walks (job_id, state, id) or
-  // (state, id) in id order and stops at the limit instead of sorting every queued task
+/**
+ * The candidates' query for a filter and the pools paused (`orrery drain`): one text per
+ * shape, prepared once (open.ts keeps them). The paused pools are read once per claim rather
+ * than looked up for every candidate row, which cost more than the rest of the query.
+ */
+function candidatesQuery(filter: ClaimFilter, paused: string[]): string {
+  const list = (prefix: string, values: unknown[]) => values.map((_, i) => `:${prefix}${i}`).join(', ') || "''";
+  // `+not_before`: not an index column here, so the planner walks a queue index in id order
+  // and stops at the limit instead of sorting every queued task
   return `SELECT id, cpu, memory FROM tasks
 WHERE state = 'queued' AND +not_before <= :now
   ${filter.jobId !== undefined ? 'AND job_id = :job' : ''}
   ${filter.pool !== undefined ? 'AND pool = :pool' : ''}
-  ${filter.types !== undefined ? `AND type IN (${filter.types.map((_, i) => `:type${i}`).join(', ') || "''"})` : ''}
-  AND NOT EXISTS (SELECT 1 FROM pool_controls pc WHERE pc.paused = 1 AND (pc.pool = tasks.pool OR pc.pool = '*'))
+  ${filter.types !== undefined ? `AND type IN (${list('type', filter.types)})` : ''}
+  ${paused.length > 0 ? `AND pool NOT IN (${list('paused', paused)})` : ''}
 ORDER BY id
 LIMIT :limit`;
 }
+
+const PAUSED_POOLS = `SELECT pool FROM pool_controls WHERE paused = 1`;
 
 // (no RETURNING in these: on SQLite it costs several times the statement itself)
 const MARK_RUNNING = `UPDATE tasks
@@ -53,11 +60,16 @@ export function claim(
   grant: LeaseGrant,
   now: number,
 ): ClaimedRow[] {
-  const params: Record<string, unknown> = { now, limit: request.accept ? Math.max(request.limit * 4, 16) : request.limit };
+  const paused = database.prepare(PAUSED_POOLS).pluck().all() as string[];
+  // `orrery drain` without --pool pauses every pool
+  if (paused.includes('*')) return [];
+  // with `accept`, a few more than the limit: the worker may skip some that do not fit
+  const params: Record<string, unknown> = { now, limit: request.accept ? Math.max(request.limit * 2, 8) : request.limit };
   if (request.jobId !== undefined) params.job = request.jobId;
   if (request.pool !== undefined) params.pool = request.pool;
   request.types?.forEach((type, i) => (params[`type${i}`] = type));
-  const candidates = database.prepare(candidatesQuery(request)).all(params) as Array<{ id: number; cpu: number; memory: number }>;
+  paused.forEach((pool, i) => (params[`paused${i}`] = pool));
+  const candidates = database.prepare(candidatesQuery(request, paused)).all(params) as Array<{ id: number; cpu: number; memory: number }>;
   const accept = request.accept ?? (() => true);
   const taken: number[] = [];
   for (const candidate of candidates) {
