@@ -25,7 +25,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('the dashboard in a browser', (
 
   beforeAll(async () => {
     p = new Project('orrery-ui-');
-    demo = writeDemoJob(p.dir, { sims: 10, pause: 0.6, maxWait: 90 });
+    // the last five simulations wait for the page: the counts must change while it watches
+    demo = writeDemoJob(p.dir, { sims: 10, pause: 0.3, maxWait: 90, hold: 5 });
     stateDir = path.join(p.dir, '.orrery');
     run = p.start('run', demo.job, '--state-dir', stateDir, '--quiet');
     await waitForFile(path.join(stateDir, 'orrery.db'));
@@ -52,6 +53,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('the dashboard in a browser', (
     const succeeded = page.locator('.job-header .summary [data-state="succeeded"]');
     const countNow = async () => ((await succeeded.count()) ? Number((await succeeded.innerText()).split(' ')[0]) : 0);
     const first = await countNow();
+    expect(first).toBeLessThanOrEqual(5);
+    fs.writeFileSync(demo.release, 'go');
     await expect.poll(countNow, { timeout: 20_000 }).toBeGreaterThan(first);
     await expect.poll(countNow, { timeout: 20_000 }).toBeGreaterThanOrEqual(10);
     expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
