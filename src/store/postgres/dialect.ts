@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type Dialect, retryTransient } from '../dialect.js';
+import type { Database } from '../schema.js';
 import { claim, claimLocked } from './claim.js';
 import { complete } from './complete.js';
 import { fail } from './fail.js';
@@ -38,6 +39,7 @@ export const postgresDialect: Dialect = {
     await sql.raw(`SELECT ${NOTIFY_QUEUED}`).execute(trx);
   },
   tableOptions: (table) => table,
+  tasksAdded: refreshStatistics,
   taskStatements: {
     claim: (db, filter, grant, now) => retry(() => claim(db, filter, grant, now)),
     // inside the caller's transaction, which is retried as a whole
@@ -54,4 +56,22 @@ function retry<T>(fn: () => Promise<T>): Promise<T> {
 function isTransient(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === '40P01' || code === '40001';
+}
+
+/** How many tasks one write must add for the statistics to be refreshed after it. */
+const MANY_TASKS = 1000;
+
+/**
+ * A claim reads the queue in id order by tasks_queue and stops at its limit, but the planner
+ * takes that path only when it knows the queue is long: for a table it has no statistics of
+ * (a new database) or stale ones (a large job just submitted), it reckons a task or two
+ * queued, and reads and sorts every queued task at each claim instead; the completion that
+ * queues dependents likewise walked every waiting task (with 3,000 of each, ~6,000 rows read
+ * per task). Autovacuum would analyze the tables within a minute or so; after a large addition
+ * they are analyzed at once, which also replaces the plans that connections keep for the hot
+ * statements. (SKIP_LOCKED: an ANALYZE already running, by autovacuum or another submission,
+ * is not waited for.)
+ */
+async function refreshStatistics(db: Kysely<Database>, count: number): Promise<void> {
+  if (count >= MANY_TASKS) await sql`ANALYZE (SKIP_LOCKED) tasks, task_deps, products`.execute(db);
 }
