@@ -79,15 +79,16 @@ function claimStatement(filter: ClaimFilter): Statement<string> {
       'claim',
       `WITH picked AS (
   SELECT id, ctid FROM tasks
-  -- the queue in id order by an index ending in (state, id), stopping at the limit: a range
-  -- on state rather than \`=\`, so that \`ORDER BY state, id\` is an order only those indexes
-  -- give (the primary key would walk every finished task first, and the plan this prepared
-  -- statement keeps, made without knowing the time, might choose it); \`+not_before\` keeps the
-  -- planner off (state, not_before, id), which would sort every queued task
-  WHERE state BETWEEN 'queued' AND 'queued' AND +not_before <= :now::bigint
+  -- the queue in id order by tasks_queue (state, id), stopping at the limit: a range on state
+  -- rather than \`=\`, so that \`ORDER BY state, id\` is an order only that index gives (the
+  -- primary key would walk every finished task first, and the plan this prepared statement
+  -- keeps, made without statistics or without knowing the time, might choose it)
+  WHERE state BETWEEN 'queued' AND 'queued' AND not_before <= :now::bigint
     ${filter.jobId !== undefined ? 'AND job_id = :job::integer' : ''}
     ${filter.pool !== undefined ? 'AND pool = :pool::text' : ''}
     ${filter.types !== undefined ? 'AND type = ANY (:types::text[])' : ''}
+    -- (as an anti-join: \`pool <> ALL (paused pools)\`, read once, looks to the planner as if
+    -- it matched nothing when every task is of one pool, and the queue is then sorted whole)
     AND NOT EXISTS (SELECT 1 FROM pool_controls pc WHERE pc.paused = 1 AND (pc.pool = tasks.pool OR pc.pool = '*'))
   ORDER BY state, id
   LIMIT ${limit}
