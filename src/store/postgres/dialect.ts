@@ -1,10 +1,11 @@
 import { type Kysely, sql } from 'kysely';
-import { type Dialect, retryTransient } from '../dialect.js';
+import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { claim, claimLocked } from './claim.js';
 import { complete } from './complete.js';
 import { fail } from './fail.js';
 import { NOTIFY_QUEUED, QUEUED_CHANNEL } from './notify.js';
+import { retry } from './retry.js';
 
 export { QUEUED_CHANNEL };
 
@@ -16,7 +17,8 @@ const MIGRATION_LOCK = 7_310_492_001;
  * FOR UPDATE SKIP LOCKED. A transaction aborted to break a deadlock (40P01) or by a
  * serialization failure (40001) is run again, and so is a single statement (rolled back
  * whole, like a transaction). Claim, completion and failure are single statements
- * (claim.ts, complete.ts, fail.ts).
+ * (claim.ts, complete.ts, fail.ts); claims and completions that arrive together share one
+ * (batch.ts).
  */
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -41,22 +43,14 @@ export const postgresDialect: Dialect = {
   tableOptions: (table) => table,
   tasksAdded: refreshStatistics,
   taskStatements: {
-    claim: (db, filter, grant, now) => retry(() => claim(db, filter, grant, now)),
+    // each statement they send is retried (claim.ts, complete.ts)
+    claim,
+    complete,
     // inside the caller's transaction, which is retried as a whole
     claimLocked,
-    complete: (db, completion, now) => retry(() => complete(db, completion, now)),
     fail: (db, failure, now) => retry(() => fail(db, failure, now)),
   },
 };
-
-function retry<T>(fn: () => Promise<T>): Promise<T> {
-  return retryTransient(fn, isTransient);
-}
-
-function isTransient(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === '40P01' || code === '40001';
-}
 
 /** How many tasks one write must add for the statistics to be refreshed after it. */
 const MANY_TASKS = 1000;
