@@ -11,6 +11,9 @@ import { distImport, sleep } from './distributed-common.mjs';
 const [system, url, concurrencyArg, variant = 'default'] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 let handled = 0;
+// this process's CPU while the consumers run: from {go} to {stop}, sent with {stopped}
+let cpuAtGo = null;
+let cpuMs = null;
 
 const send = (message) => process.send?.(message);
 const nextMessage = (type) =>
@@ -23,6 +26,13 @@ const nextMessage = (type) =>
     };
     process.on('message', on);
   });
+process.on('message', (m) => {
+  if (m?.type === 'go') cpuAtGo = process.cpuUsage();
+  if (m?.type === 'stop' && cpuAtGo) {
+    const { user, system } = process.cpuUsage(cpuAtGo);
+    cpuMs = (user + system) / 1000;
+  }
+});
 
 async function orrery() {
   const { openStore } = await distImport('store/open.js');
@@ -130,7 +140,7 @@ if (!systems[system]) {
 process.on('disconnect', () => process.exit(0));
 try {
   await systems[system]();
-  await new Promise((resolve) => process.send({ type: 'stopped', handled }, resolve));
+  await new Promise((resolve) => process.send({ type: 'stopped', handled, cpuMs }, resolve));
   process.exit(0);
 } catch (error) {
   process.stderr.write(`${system}: ${error.stack ?? error.message}\n`);

@@ -9,6 +9,7 @@
 // in the database every 50 ms. Throughput is the steady rate between 5% and 95% of the
 // queue done (so connecting and the last stragglers do not count), or up to the time cap.
 import { fork } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_DIR, fmt, freshDir, say, sleep, startCluster, submitJobFile, table, tempDatabase, withPg, writeJob } from './distributed-common.mjs';
@@ -71,6 +72,48 @@ async function follow(client, count, n, capSeconds, started) {
   return { done, seconds, steadyRate, capped: done < n };
 }
 
+/**
+ * What the database server spends on one benchmark database: the CPU time of its backends
+ * (from /proc, so only when PostgreSQL runs on this machine; null otherwise) and the WAL
+ * written (server-wide: anything else writing to the server at the same time counts too).
+ * `start()` takes the first look, `stop()` the second and returns { cpuMs, walBytes }.
+ */
+function serverCost(client, dbName) {
+  const backendCpu = async () => {
+    const { rows } = await client.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
+    const cpu = new Map();
+    for (const { pid } of rows) {
+      let stat;
+      try {
+        stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // ended since, or not a process of this machine
+      }
+      // utime and stime, fields 14 and 15, in clock ticks (after the command name in parentheses)
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      cpu.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+    }
+    return rows.length > 0 && cpu.size === 0 ? null : cpu;
+  };
+  const lsn = async () => (await client.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn;
+  let first = null;
+  return {
+    async start() {
+      first = { cpu: await backendCpu(), lsn: await lsn() };
+    },
+    async stop() {
+      const cpu = await backendCpu();
+      const { rows } = await client.query('SELECT pg_wal_lsn_diff($1, $2)::float8 AS bytes', [await lsn(), first.lsn]);
+      // a backend that connected after the first look counts from zero; one that ended in between is missed
+      const cpuMs = cpu && first.cpu ? [...cpu].reduce((sum, [pid, ms]) => sum + ms - (first.cpu.get(pid) ?? 0), 0) : null;
+      return { cpuMs, walBytes: rows[0].bytes };
+    },
+  };
+}
+
+/** Linux's USER_HZ: /proc reports CPU times in these ticks. */
+const CLOCK_TICKS = 100;
+
 /** One system: fresh database, n jobs, `procs` forked workers of `concurrency` consumers. */
 async function queueRun({ system, variant = 'default', adminUrl, n, procs, concurrency, capSeconds }) {
   const db = await tempDatabase(adminUrl, `tp_${system.replace(/-/g, '')}`);
@@ -97,13 +140,26 @@ async function queueRun({ system, variant = 'default', adminUrl, n, procs, concu
     await Promise.all(children.map((c) => waitFor(c, 'ready')));
     const client = new (await import('pg')).default.Client({ connectionString: db.url });
     await client.connect();
+    const cost = serverCost(client, db.name);
+    await cost.start();
     const started = performance.now();
     for (const c of children) c.child.send({ type: 'go' });
     const result = await follow(client, count, n, capSeconds, started);
+    const server = await cost.stop();
     await client.end();
     for (const c of children) c.child.send({ type: 'stop' });
     const stopped = await Promise.all(children.map((c) => waitFor(c, 'stopped')));
-    return { system, variant, n, ...result, handled: stopped.reduce((s, m) => s + m.handled, 0) };
+    const workerCpuMs = stopped.every((m) => typeof m.cpuMs === 'number') ? stopped.reduce((s, m) => s + m.cpuMs, 0) : null;
+    // per job: over the whole run, from {go} to the last look (ramp-up and stragglers included)
+    const perJob = (x) => (x === null || result.done === 0 ? null : x / result.done);
+    return {
+      system,
+      variant,
+      n,
+      ...result,
+      handled: stopped.reduce((s, m) => s + m.handled, 0),
+      cost: { serverCpuMs: perJob(server.cpuMs), workerCpuMs: perJob(workerCpuMs), walBytes: perJob(server.walBytes) },
+    };
   } finally {
     for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
     await sleep(100);
@@ -122,14 +178,25 @@ async function orreryWorkerRun({ adminUrl, n, procs, concurrency, capSeconds }) 
     await client.connect();
     const started = performance.now();
     await submitNoop(db.url, dir, n);
+    // from the submission on (the submission's own writes are not counted)
+    const cost = serverCost(client, db.name);
+    await cost.start();
     const count = (c) => c.query("SELECT count(*)::int AS n FROM tasks WHERE state = 'succeeded'").then((r) => r.rows[0].n);
     const result = await follow(client, count, n, capSeconds, started);
+    const server = await cost.stop();
     await client.end();
-    return { system: 'orrery worker', variant: 'e2e', n, ...result };
+    const perJob = (x) => (x === null || result.done === 0 ? null : x / result.done);
+    return { system: 'orrery worker', variant: 'e2e', n, ...result, cost: { serverCpuMs: perJob(server.cpuMs), workerCpuMs: null, walBytes: perJob(server.walBytes) } };
   } finally {
     await cluster?.stop();
     await db.drop();
   }
+}
+
+/** CPU of the database's backends, of the worker processes, and WAL, per job. */
+function costColumns(cost) {
+  const ms = (x) => (x === null ? '—' : `${x.toFixed(2)} ms`);
+  return [ms(cost.serverCpuMs), ms(cost.workerCpuMs), cost.walBytes === null ? '—' : `${(cost.walBytes / 1024).toFixed(2)} KB`];
 }
 
 export async function throughput({ adminUrl, scale, procs, concurrency, repeat }) {
@@ -167,32 +234,45 @@ export async function throughput({ adminUrl, scale, procs, concurrency, repeat }
   const graphile = chosen[1].steadyRate;
   table(
     [
-      ['system', 'jobs done', 'wall', 'jobs/s (steady)', 'Orrery ÷ this'],
+      ['system', 'jobs done', 'wall', 'jobs/s (steady)', 'Orrery ÷ this', 'DB CPU/job', 'workers CPU/job', 'WAL/job'],
       ...runs.map((run, i) => [
         run.label,
         fmt.int(chosen[i].done) + (chosen[i].capped ? ' (cap)' : ''),
         fmt.seconds(chosen[i].seconds),
         fmt.rate(chosen[i].steadyRate),
         i === 0 ? '' : fmt.ratio(orrery / chosen[i].steadyRate),
+        ...costColumns(chosen[i].cost),
       ]),
     ],
-    `Queue throughput on PostgreSQL — ${slots}, no-op jobs, ${repeat} run(s), median (the batched rows hold more than ${concurrency} jobs per process at once: context, not equal concurrency)`,
-    'lrrrr',
+    `Queue throughput on PostgreSQL — ${slots}, no-op jobs, ${repeat} run(s), median (the batched rows hold more than ${concurrency} jobs per process at once: context, not equal concurrency); per job: CPU of the database's backends and of the worker processes, WAL written by the server`,
+    'lrrrrrrr',
   );
   const worker = median(e2e);
   table(
     [
-      ['system', 'tasks done', 'wall', 'tasks/s (steady)', 'vs Orrery Store API'],
-      [`orrery worker × ${procs}, --concurrency ${concurrency}, \`true\` tasks`, fmt.int(worker.done) + (worker.capped ? ' (cap)' : ''), fmt.seconds(worker.seconds), fmt.rate(worker.steadyRate), fmt.ratio(worker.steadyRate / orrery)],
+      ['system', 'tasks done', 'wall', 'tasks/s (steady)', 'vs Orrery Store API', 'DB CPU/task', 'WAL/task'],
+      [
+        `orrery worker × ${procs}, --concurrency ${concurrency}, \`true\` tasks`,
+        fmt.int(worker.done) + (worker.capped ? ' (cap)' : ''),
+        fmt.seconds(worker.seconds),
+        fmt.rate(worker.steadyRate),
+        fmt.ratio(worker.steadyRate / orrery),
+        ...costColumns(worker.cost).filter((_, i) => i !== 1),
+      ],
     ],
-    'End to end, for context: real workers, a process spawned per task (wall counted from submission)',
-    'lrrrr',
+    'End to end, for context: real workers, a process spawned per task (wall counted from submission; the database figures from the end of the submission)',
+    'lrrrrrr',
   );
   return {
     figures: {
       shape: { processes: procs, concurrency, jobs: n, capSeconds, cores: os.availableParallelism() },
-      queue: Object.fromEntries(runs.map((run, i) => [`${run.system}/${run.variant}`, { jobsPerSecond: chosen[i].steadyRate, done: chosen[i].done, seconds: chosen[i].seconds, runs: results[i].map((x) => x.steadyRate) }])),
-      orreryWorkerE2e: { tasksPerSecond: worker.steadyRate, done: worker.done, seconds: worker.seconds, tasks: e2eN },
+      queue: Object.fromEntries(
+        runs.map((run, i) => [
+          `${run.system}/${run.variant}`,
+          { jobsPerSecond: chosen[i].steadyRate, done: chosen[i].done, seconds: chosen[i].seconds, runs: results[i].map((x) => x.steadyRate), perJob: chosen[i].cost },
+        ]),
+      ),
+      orreryWorkerE2e: { tasksPerSecond: worker.steadyRate, done: worker.done, seconds: worker.seconds, tasks: e2eN, perTask: worker.cost },
     },
     targets: [
       {

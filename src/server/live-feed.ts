@@ -1,8 +1,8 @@
 /**
  * Live updates for every connected dashboard, from one poller: while anyone listens it looks
  * at the task database every `intervalMs` (the jobs table, the highest attempt id, and the
- * per-state counts of running jobs, which the tasks_by_job_state index answers without
- * reading a task row) and sends what changed. The cost is per tick, not per client.
+ * per-state counts of running jobs, which an index of the job's tasks by state answers
+ * without reading a task row) and sends what changed. The cost is per tick, not per client.
  */
 import type { TaskState } from '../core/types.js';
 import type { Store } from '../store/store.js';

@@ -44,6 +44,12 @@ export interface Dialect {
   /** Table options every table gets (character set and case-sensitive collation on MySQL). */
   tableOptions<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C>;
   /**
+   * Called after a write that added `count` tasks (a submission, a job extended by a task),
+   * where the database's plans depend on what it knows of the tables' contents: PostgreSQL
+   * refreshes its statistics after a large addition. Absent where nothing needs doing.
+   */
+  tasksAdded?(db: Kysely<Database>, count: number): Promise<void>;
+  /**
    * The hot task transitions as single statements, where the database can say each of them
    * in one (PostgreSQL: data-modifying WITH clauses). A single statement is atomic without
    * BEGIN/COMMIT, so each is one round trip. Absent, SqlStore runs the transactions of ./sql.

@@ -58,6 +58,7 @@ export class SqlStore extends StoreReader implements Store {
       await this.dialect.notifyQueued(trx);
       return id;
     });
+    await this.dialect.tasksAdded?.(this.db, plan.tasks.length);
     return this.getJob(jobId);
   }
 
@@ -132,7 +133,7 @@ export class SqlStore extends StoreReader implements Store {
 
   async completeControl(claim: ClaimedTask, result: JsonObject, extension: Extension): Promise<boolean> {
     const now = this.now();
-    return this.write(async (trx) => {
+    const done = await this.write(async (trx) => {
       await lockJob(trx, this.dialect, claim.job.id);
       const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: null, result: JSON.stringify(result), countAttempt: false }, now);
       if (!done) return false;
@@ -142,6 +143,13 @@ export class SqlStore extends StoreReader implements Store {
       await this.dialect.notifyQueued(trx);
       return true;
     });
+    if (done) await this.extended(extension);
+    return done;
+  }
+
+  /** After the commit of an extension: the dialect hears how many tasks it may have added. */
+  private async extended(extension: Extension): Promise<void> {
+    await this.dialect.tasksAdded?.(this.db, extension.groups.reduce((n, group) => n + group.fragment.tasks.length, 0));
   }
 
   private async extend(trx: Kysely<Database>, claim: ClaimedTask, extension: Extension, now: number): Promise<void> {
@@ -200,7 +208,7 @@ export class SqlStore extends StoreReader implements Store {
         timing.deferrable,
       );
     }
-    return this.write(async (trx) => {
+    const done = await this.write(async (trx) => {
       if (spawned) await lockJob(trx, this.dialect, claim.job.id);
       const done = await markDone(trx, this.fence(claim), { state: 'succeeded', cacheKey: success.cacheKey, result, countAttempt: true }, now);
       if (!done) return false;
@@ -213,6 +221,8 @@ export class SqlStore extends StoreReader implements Store {
       if (queued > 0 || spawned) await this.dialect.notifyQueued(trx);
       return true;
     });
+    if (done && spawned) await this.extended(spawned);
+    return done;
   }
 
   async fail(claim: ClaimedTask, failure: Failure): Promise<'retrying' | 'failed' | 'fenced'> {

@@ -190,6 +190,104 @@ describe.each(databaseKinds)('claiming and completing on %s', (kind) => {
     expect((await store.listAttempts(a.task.id)).map((x) => [x.state, x.exitCode, x.error])).toEqual([['failed', 2, 'bad input']]);
   });
 
+  describe('claims and completions made at once by one process', () => {
+    const request = { worker: 'w', host: 'h', scratchRoot: '/s/', limit: 1, leaseMs: 30_000 };
+
+    it('gives each claim tasks of its own under a lease token and attempts of its own', async () => {
+      const job = await submit(plan(Array.from({ length: 10 }, (_, i) => ({ name: `t${i}` }))));
+      const ids = (await store.listTasks(job.id)).map((t) => t.id).sort((x, y) => x - y);
+      const limits = [1, 2, 1, 3];
+      const claims = await Promise.all(limits.map((limit) => store.claim({ ...request, limit })));
+      const taken = claims.flat();
+      expect(new Set(taken.map((c) => c.task.id)).size).toBe(taken.length);
+      claims.forEach((c, i) => expect(c.length).toBeLessThanOrEqual(limits[i]));
+      // one token per claim, shared by its tasks, and an attempt per task in a scratch directory of its own
+      const tokens = claims.filter((c) => c.length > 0).map((c) => c[0].leaseToken);
+      expect(new Set(tokens).size).toBe(tokens.length);
+      for (const c of claims) expect(new Set(c.map((x) => x.leaseToken)).size).toBeLessThanOrEqual(1);
+      for (const c of taken) expect(c.attempt).toMatchObject({ number: 1, scratch: `/s/${c.task.id}-${c.leaseToken}` });
+      expect(new Set(taken.map((c) => c.attempt.id)).size).toBe(taken.length);
+      if (kind === 'postgres') {
+        // a lone claim goes at once and those that came meanwhile go together: every claim is
+        // served in full, oldest tasks first, in the order they were made
+        expect(claims.map((c) => c.map((x) => x.task.id))).toEqual([ids.slice(0, 1), ids.slice(1, 3), ids.slice(3, 4), ids.slice(4, 7)]);
+      }
+      // each completion is fenced by its own claim's token
+      const [another] = await store.claim(request);
+      expect(await succeed({ ...another, leaseToken: taken[0].leaseToken })).toBe(false);
+      const all = [...taken, another];
+      expect(await Promise.all(all.map((c) => succeed(c)))).toEqual(all.map(() => true));
+      expect((await store.listTasks(job.id)).filter((t) => t.state === 'succeeded').length).toBe(all.length);
+    });
+
+    it('gives each completion the outcome it would have had alone', async () => {
+      const names = ['a', 'lost', 'unknown', 'same1', 'same2', 'cached'];
+      const job = await submit(plan([...names.map((name) => ({ name, outputs: { o: `${name}.txt` } })), { name: 'join', after: names }]));
+      const claims = new Map<string, ClaimedTask>();
+      while (claims.size < names.length) for (const c of await store.claim({ ...request, limit: names.length })) claims.set(c.task.name, c);
+      const claimOf = (name: string) => claims.get(name)!;
+      await store.requeueLost({ taskId: claimOf('lost').task.id, leaseToken: claimOf('lost').leaseToken }, 'worker lost');
+      const outcomes = await Promise.allSettled([
+        succeed(claimOf('a'), { 'a.txt': version(1) }),
+        succeed(claimOf('lost'), { 'lost.txt': version(2) }),
+        succeed(claimOf('unknown'), { 'unknown.txt': version(3), 'nope.txt': version(4) }),
+        succeed(claimOf('same1'), { 'same1.txt': version(5) }, 'same'),
+        succeed(claimOf('same2'), { 'same2.txt': version(6) }, 'same'),
+        store.completeFromCache(claimOf('cached'), { cacheKey: 'earlier', taskId: 1, outputs: { 'cached.txt': version(7) }, result: null }),
+        // a second completion of one task: it no longer holds the lease
+        succeed(claimOf('a'), { 'a.txt': version(8) }),
+      ]);
+      expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual([
+        true,
+        false,
+        `output nope.txt is not a product of job ${job.id}: a task records only the outputs its job declares`,
+        true,
+        true,
+        true,
+        false,
+      ]);
+      expect(await states(job.id)).toEqual({ a: 'succeeded', lost: 'queued', unknown: 'running', same1: 'succeeded', same2: 'succeeded', cached: 'cached', join: 'waiting' });
+      const products = Object.fromEntries((await store.productDetails(job.id)).map((p) => [p.path, p.sha256]));
+      expect(products).toEqual({ 'a.txt': version(1).sha256, 'same1.txt': version(5).sha256, 'same2.txt': version(6).sha256, 'cached.txt': version(7).sha256 });
+      // the entry of one of the two tasks of one key, whole
+      const entry = await store.findCacheEntry('same');
+      expect([
+        { cacheKey: 'same', taskId: claimOf('same1').task.id, outputs: { 'same1.txt': version(5) }, result: { name: 'same1' } },
+        { cacheKey: 'same', taskId: claimOf('same2').task.id, outputs: { 'same2.txt': version(6) }, result: { name: 'same2' } },
+      ]).toContainEqual(entry);
+      expect((await store.listAttempts(claimOf('cached').task.id)).length).toBe(0);
+      expect((await store.listAttempts(claimOf('a').task.id)).map((x) => x.state)).toEqual(['succeeded']);
+    });
+
+    it('records the completions sent with one whose values the database refuses', async () => {
+      const job = await submit(plan([{ name: 'a', outputs: { o: 'a.txt' } }, { name: 'b', outputs: { o: 'b.txt' } }, { name: 'c', outputs: { o: 'c.txt' } }]));
+      const claims = (await store.claim({ ...request, limit: 3 })).sort((x, y) => x.task.id - y.task.id);
+      const outcomes = await Promise.allSettled([
+        succeed(claims[0], { 'a.txt': version(1) }),
+        // a NUL character: PostgreSQL refuses the text, the other databases find no such product
+        succeed(claims[1], { 'b\u0000.txt': version(2) }),
+        succeed(claims[2], { 'c.txt': version(3) }),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await states(job.id)).toEqual({ a: 'succeeded', b: 'running', c: 'succeeded' });
+    });
+  });
+
+  it.runIf(kind === 'postgres')('reads a few tasks per claim and per completion, however many are queued or waiting', async () => {
+    // a new database: its planner knows of the tables only what the submission tells it
+    await submit(plan(Array.from({ length: 3000 }, (_, i) => [{ name: `p${i}` }, { name: `c${i}`, after: [`p${i}`] }]).flat()));
+    await store.close();
+    const before = await tasksRowsRead(database.url);
+    store = await openStore(database.url);
+    const take = async () => (await store.claim({ worker: 'w', host: 'h', scratchRoot: '/s', limit: 1, leaseMs: 30_000 }))[0];
+    for (let i = 0; i < 40; i++) expect(await succeed(await take())).toBe(true);
+    await store.close();
+    const read = (await tasksRowsRead(database.url)) - before;
+    store = await openStore(database.url);
+    // a plan that read the queue whole (3,000 queued) or every waiting task (3,000) would read thousands
+    expect(read / 40).toBeLessThan(50);
+  });
+
   it.runIf(kind === 'postgres')('tells listening workers when something was queued, and only then', async () => {
     const listener = new pg.Client({ connectionString: database.url });
     await listener.connect();
@@ -225,3 +323,23 @@ describe.each(databaseKinds)('claiming and completing on %s', (kind) => {
     }
   });
 });
+
+/**
+ * Rows of `tasks` read so far by scans and index lookups, as PostgreSQL counts them: the counts
+ * of a session reach the statistics views when it ends, so once this database has no other.
+ */
+async function tasksRowsRead(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (;;) {
+      const others = await client.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      if (others.rows[0].n === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const { rows } = await client.query("SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_user_tables WHERE relname = 'tasks'");
+    return Number(rows[0].n);
+  } finally {
+    await client.end();
+  }
+}

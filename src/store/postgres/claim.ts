@@ -3,46 +3,56 @@
  * FOR UPDATE SKIP LOCKED (concurrent claimers skip each other's rows), mark them running
  * under a fresh lease token, open their attempts, and return each with the results of its
  * upstream tasks and the current versions of its inputs. One round trip, no BEGIN/COMMIT.
+ * Claims with one filter that a process makes while another of its statements runs go together
+ * as one (batch.ts): each keeps a lease token of its own and gets the tasks of its slots.
  *
- * Parameters: :now, the lease (:token, :expires, :worker), the attempts' :host and
- * :scratch prefix (sql/attempts.ts, scratchPrefix), the filters :job, :pool, :types when the
- * request has them, and :limit when it is not written into the text. Invariants, as in
- * sql/claim.ts: only `queued` tasks whose backoff has passed, none from a paused pool (or
- * while '*' is paused), each claimed once (the UPDATE re-checks the state), attempts
- * numbered after every earlier one, lost ones included.
+ * Parameters: :now, the lease of each slot (:tokens, :expires: slot n is the n-th task
+ * locked, in id order, and belongs to the claim whose token it carries), :worker, the
+ * attempts' :host and :scratch prefix (sql/attempts.ts, scratchPrefix), the filters :job,
+ * :pool, :types when the claims have them, and :limit (the number of slots) when it is not
+ * written into the text. Invariants, as in sql/claim.ts: only `queued` tasks whose backoff
+ * has passed, none from a paused pool (or while '*' is paused), each claimed once (the
+ * UPDATE re-checks the state), attempts numbered after every earlier one, lost ones included.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { scratchPrefix } from '../sql/attempts.js';
 import type { ClaimedRow, ClaimFilter, LeaseGrant } from '../sql/claim.js';
 import type { ClaimedTask, FileVersion } from '../store.js';
+import { Batcher, Batchers } from './batch.js';
+import { retry } from './retry.js';
 import { type Statement, statement } from './statement.js';
 
-type ClaimParam = 'now' | 'token' | 'expires' | 'worker' | 'host' | 'scratch';
+type ClaimParam = 'now' | 'tokens' | 'expires' | 'worker' | 'host' | 'scratch';
 
 /**
  * From `picked` (id and ctid of rows this statement or the caller's transaction has locked)
- * to the claimed rows.
+ * to the claimed rows: the n-th in id order gets the lease of slot n.
  *
  * By ctid (a TID scan, whatever the planner thinks of `picked`), and so only if the version
  * of the row this statement's snapshot reads is the one that was locked. A task claimed and
  * handed back (lost, re-queued) after the snapshot was taken is locked in its newest version
  * but seen in its old one; the attempts opened in between are not in the snapshot, so the
- * number given to the new attempt could repeat one. Such a task is left to the next claim. In the caller's transaction (claimLocked) the rows
- * were locked by an earlier statement, so the snapshot always sees the locked version.
+ * number given to the new attempt could repeat one. Such a task is left to the next claim (its
+ * slot stays empty). In the caller's transaction (claimLocked) the rows were locked by an
+ * earlier statement, so the snapshot always sees the locked version.
  */
 const CLAIMED = `
+slots AS (
+  SELECT ctid, row_number() OVER (ORDER BY id) AS slot FROM picked
+),
 claimed AS (
   UPDATE tasks t
-  SET state = 'running', lease_token = :token::text, lease_expires_at = :expires::bigint, worker = :worker::text, started_at = :now::bigint
-  FROM picked
-  WHERE t.ctid = picked.ctid AND t.state = 'queued'
+  SET state = 'running', lease_token = (:tokens::text[])[s.slot], lease_expires_at = (:expires::bigint[])[s.slot],
+      worker = :worker::text, started_at = :now::bigint
+  FROM slots s
+  WHERE t.ctid = s.ctid AND t.state = 'queued'
   RETURNING t.*
 ),
 opened AS (
   INSERT INTO attempts (task_id, number, state, lease_token, worker, host, pid, pid_start, scratch, started_at)
   SELECT c.id, coalesce((SELECT max(a.number) FROM attempts a WHERE a.task_id = c.id), 0) + 1, 'running',
-         :token, :worker, :host::text, NULL, NULL, :scratch::text || c.id || '-' || :token, :now
+         c.lease_token, :worker, :host::text, NULL, NULL, :scratch::text || c.id || '-' || c.lease_token, :now
   FROM claimed c
   RETURNING id, task_id, number, scratch
 )
@@ -60,10 +70,11 @@ FROM claimed c JOIN opened o ON o.task_id = c.id
 ORDER BY c.id`;
 
 /**
- * One text per combination of filters and limit, made when first needed. The limit is written
- * into the text (up to INLINE_LIMIT; above, a parameter): a prepared statement soon runs a
- * generic plan, and with an unknown LIMIT that plan is made for many rows — the queue walked in
- * primary-key order past every finished task, the claimed rows found by a scan of the table.
+ * One text per combination of filters and number of slots, made when first needed. The limit
+ * is written into the text (up to INLINE_LIMIT; above, a parameter): a prepared statement
+ * soon runs a generic plan, and with an unknown LIMIT that plan is made for many rows — the
+ * queue walked in primary-key order past every finished task, the claimed rows found by a
+ * scan of the table.
  */
 const claimStatements = new Map<string, Statement<string>>();
 const INLINE_LIMIT = 64;
@@ -79,15 +90,16 @@ function claimStatement(filter: ClaimFilter): Statement<string> {
       'claim',
       `WITH picked AS (
   SELECT id, ctid FROM tasks
-  -- the queue in id order by an index ending in (state, id), stopping at the limit: a range
-  -- on state rather than \`=\`, so that \`ORDER BY state, id\` is an order only those indexes
-  -- give (the primary key would walk every finished task first, and the plan this prepared
-  -- statement keeps, made without knowing the time, might choose it); \`+not_before\` keeps the
-  -- planner off (state, not_before, id), which would sort every queued task
-  WHERE state BETWEEN 'queued' AND 'queued' AND +not_before <= :now::bigint
+  -- the queue in id order by tasks_queue (state, id), stopping at the limit: a range on state
+  -- rather than \`=\`, so that \`ORDER BY state, id\` is an order only that index gives (the
+  -- primary key would walk every finished task first, and the plan this prepared statement
+  -- keeps, made without statistics or without knowing the time, might choose it)
+  WHERE state BETWEEN 'queued' AND 'queued' AND not_before <= :now::bigint
     ${filter.jobId !== undefined ? 'AND job_id = :job::integer' : ''}
     ${filter.pool !== undefined ? 'AND pool = :pool::text' : ''}
     ${filter.types !== undefined ? 'AND type = ANY (:types::text[])' : ''}
+    -- (as an anti-join: \`pool <> ALL (paused pools)\`, read once, looks to the planner as if
+    -- it matched nothing when every task is of one pool, and the queue is then sorted whole)
     AND NOT EXISTS (SELECT 1 FROM pool_controls pc WHERE pc.paused = 1 AND (pc.pool = tasks.pool OR pc.pool = '*'))
   ORDER BY state, id
   LIMIT ${limit}
@@ -101,23 +113,58 @@ function claimStatement(filter: ClaimFilter): Statement<string> {
 
 const CLAIM_LOCKED = statement<ClaimParam | 'ids'>('claim_locked', `WITH picked AS (SELECT id, ctid FROM tasks WHERE id = ANY (:ids::integer[])),${CLAIMED}`);
 
-export async function claim(db: Kysely<Database>, filter: ClaimFilter, grant: LeaseGrant, now: number): Promise<ClaimedRow[]> {
-  const params: Record<string, unknown> = leaseParams(grant, now);
-  if (!limitInText(filter.limit)) params.limit = filter.limit;
+/** One claim as the batch of its filter holds it. */
+interface Claim {
+  filter: ClaimFilter;
+  grant: LeaseGrant;
+  now: number;
+}
+
+/** Claims of one filter, worker, host and scratch root go together, up to INLINE_LIMIT slots. */
+const claimBatchers = new Batchers<Kysely<Database>, Claim, ClaimedRow[]>(
+  (db, line) =>
+    new Batcher(line, (claims) => claimTogether(db, claims), {
+      joins: (batch, next) => batch.reduce((slots, c) => slots + c.filter.limit, 0) + next.filter.limit <= INLINE_LIMIT,
+    }),
+);
+
+export function claim(db: Kysely<Database>, filter: ClaimFilter, grant: LeaseGrant, now: number): Promise<ClaimedRow[]> {
+  const key = JSON.stringify([filter.jobId ?? null, filter.pool ?? null, filter.types ?? null, grant.worker, grant.host, grant.scratchRoot]);
+  return claimBatchers.of(db, key).submit({ filter, grant, now });
+}
+
+/** One statement for claims of one filter: each gets the tasks locked in its slots. */
+async function claimTogether(db: Kysely<Database>, claims: Claim[]): Promise<ClaimedRow[][]> {
+  const { filter, grant } = claims[0];
+  const slots = claims.flatMap((c) => Array.from({ length: c.filter.limit }, () => c.grant));
+  // the latest clock of the batch: every claim in it is made now
+  const now = Math.max(...claims.map((c) => c.now));
+  const params: Record<string, unknown> = leaseParams(slots, grant, now);
+  if (!limitInText(slots.length)) params.limit = slots.length;
   if (filter.jobId !== undefined) params.job = filter.jobId;
   if (filter.pool !== undefined) params.pool = filter.pool;
   if (filter.types !== undefined) params.types = filter.types;
-  const rows = await claimStatement(filter).run<ReturnedRow>(db, params);
-  return rows.map(toClaimedRow);
+  const rows = await retry(() => claimStatement({ ...filter, limit: slots.length }).run<ReturnedRow>(db, params));
+  const byToken = new Map(claims.map((c) => [c.grant.leaseToken, [] as ClaimedRow[]]));
+  for (const row of rows) byToken.get(row.lease_token!)!.push(toClaimedRow(row));
+  return claims.map((c) => byToken.get(c.grant.leaseToken)!);
 }
 
 export async function claimLocked(trx: Kysely<Database>, taskIds: number[], grant: LeaseGrant, now: number): Promise<ClaimedRow[]> {
-  const rows = await CLAIM_LOCKED.run<ReturnedRow>(trx, { ...leaseParams(grant, now), ids: taskIds });
+  const rows = await CLAIM_LOCKED.run<ReturnedRow>(trx, { ...leaseParams(taskIds.map(() => grant), grant, now), ids: taskIds });
   return rows.map(toClaimedRow);
 }
 
-function leaseParams(grant: LeaseGrant, now: number): Record<ClaimParam, unknown> {
-  return { now, token: grant.leaseToken, expires: grant.leaseExpiresAt, worker: grant.worker, host: grant.host, scratch: scratchPrefix(grant.scratchRoot) };
+/** The lease of each slot; worker, host and scratch root are the same for the whole statement. */
+function leaseParams(slots: LeaseGrant[], grant: LeaseGrant, now: number): Record<ClaimParam, unknown> {
+  return {
+    now,
+    tokens: slots.map((s) => s.leaseToken),
+    expires: slots.map((s) => s.leaseExpiresAt),
+    worker: grant.worker,
+    host: grant.host,
+    scratch: scratchPrefix(grant.scratchRoot),
+  };
 }
 
 type ReturnedRow = Omit<ClaimedRow, 'attempt' | 'upstream' | 'inputVersions'> & {

@@ -1,9 +1,11 @@
-import { sql } from 'kysely';
-import { type Dialect, retryTransient } from '../dialect.js';
+import { type Kysely, sql } from 'kysely';
+import type { Dialect } from '../dialect.js';
+import type { Database } from '../schema.js';
 import { claim, claimLocked } from './claim.js';
 import { complete } from './complete.js';
 import { fail } from './fail.js';
 import { NOTIFY_QUEUED, QUEUED_CHANNEL } from './notify.js';
+import { retry } from './retry.js';
 
 export { QUEUED_CHANNEL };
 
@@ -15,7 +17,8 @@ const MIGRATION_LOCK = 7_310_492_001;
  * FOR UPDATE SKIP LOCKED. A transaction aborted to break a deadlock (40P01) or by a
  * serialization failure (40001) is run again, and so is a single statement (rolled back
  * whole, like a transaction). Claim, completion and failure are single statements
- * (claim.ts, complete.ts, fail.ts).
+ * (claim.ts, complete.ts, fail.ts); claims and completions that arrive together share one
+ * (batch.ts).
  */
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -38,20 +41,31 @@ export const postgresDialect: Dialect = {
     await sql.raw(`SELECT ${NOTIFY_QUEUED}`).execute(trx);
   },
   tableOptions: (table) => table,
+  tasksAdded: refreshStatistics,
   taskStatements: {
-    claim: (db, filter, grant, now) => retry(() => claim(db, filter, grant, now)),
+    // each statement they send is retried (claim.ts, complete.ts)
+    claim,
+    complete,
     // inside the caller's transaction, which is retried as a whole
     claimLocked,
-    complete: (db, completion, now) => retry(() => complete(db, completion, now)),
     fail: (db, failure, now) => retry(() => fail(db, failure, now)),
   },
 };
 
-function retry<T>(fn: () => Promise<T>): Promise<T> {
-  return retryTransient(fn, isTransient);
-}
+/** How many tasks one write must add for the statistics to be refreshed after it. */
+const MANY_TASKS = 1000;
 
-function isTransient(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === '40P01' || code === '40001';
+/**
+ * A claim reads the queue in id order by tasks_queue and stops at its limit, but the planner
+ * takes that path only when it knows the queue is long: for a table it has no statistics of
+ * (a new database) or stale ones (a large job just submitted), it reckons a task or two
+ * queued, and reads and sorts every queued task at each claim instead; the completion that
+ * queues dependents likewise walked every waiting task (with 3,000 of each, ~6,000 rows read
+ * per task). Autovacuum would analyze the tables within a minute or so; after a large addition
+ * they are analyzed at once, which also replaces the plans that connections keep for the hot
+ * statements. (SKIP_LOCKED: an ANALYZE already running, by autovacuum or another submission,
+ * is not waited for.)
+ */
+async function refreshStatistics(db: Kysely<Database>, count: number): Promise<void> {
+  if (count >= MANY_TASKS) await sql`ANALYZE (SKIP_LOCKED) tasks, task_deps, products`.execute(db);
 }

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.js';
-import { prepareHotStatements } from './statement.js';
+import { prepareHotStatements, registerPool } from './statement.js';
 
 // bigint columns (epoch-millisecond times, counts) hold values far below 2^53: read them as numbers
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
@@ -22,5 +22,7 @@ export function openPostgres(url: string, poolSize = 10): Kysely<Database> {
     client.on('error', () => {});
     prepareHotStatements(client);
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  registerPool(db, pool);
+  return db;
 }

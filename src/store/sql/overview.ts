@@ -1,8 +1,8 @@
 /**
  * Read-only queries behind the dashboard and the HTTP API. They must stay fast on a job of
- * 100,000 tasks: counts and groups read the indexes tasks_by_job_state, tasks_by_job_type and
- * tasks_by_job_group alone (migration 0002); lists are paginated; nothing scans the attempts
- * or logs of a whole job.
+ * 100,000 tasks: counts read indexes of the job's tasks by state and by type and state alone
+ * (migrations 2 and 4 to 6), groups read the job's tasks once; lists are paginated; nothing
+ * scans the attempts or logs of a whole job.
  */
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { allTaskStates, emptyCounts } from '../../core/states.js';
