@@ -7,7 +7,9 @@
  * statement for all that waits, and each task costs the database and the process a share of
  * a statement (its round trip, its executor start, its commit) instead of a whole one. A
  * request that finds the line idle goes at once; one that finds it busy waits for at most the
- * statement running. Measured with 2 processes × 4 consumers of no-op tasks: one statement at
+ * statement running — which, if a row lock holds it up (a dependent being cancelled or retried
+ * by a transaction elsewhere, itself bounded by idle_in_transaction_session_timeout), holds up
+ * the process's other claims and completions with it. Measured with 2 processes × 4 consumers of no-op tasks: one statement at
  * a time carries the four consumers' requests together; two at a time split them and cost
  * half as much again per task, with lower throughput.
  *
