@@ -210,9 +210,10 @@ export class WorkerPool {
     const abort = new AbortController();
     const entry: Running = { claim, abort, done: Promise.resolve() };
     const release = () => {
-      if (holding === 'share') this.ended();
-      if (holding === 'share') room.give(share);
-      else if (holding === 'ahead') this.ahead -= 1;
+      if (holding === 'share') {
+        this.ended();
+        room.give(share);
+      } else if (holding === 'ahead') this.ahead -= 1;
       holding = 'nothing';
       this.signalled = true;
       this.wake?.();
