@@ -18,7 +18,7 @@ import { executeControl } from './control.js';
 import { collectOutputs, prepareScratch, readResult, TaskProtocolError } from './protocol.js';
 import type { ScratchDirectories } from './scratch-dirs.js';
 import { readSpawn } from './spawn.js';
-import type { RunOutcome, Runner } from './runner.js';
+import type { CommandHandle, RunOutcome, Runner } from './runner.js';
 
 /** How long a command runs before its pid is recorded (see run() in executeTask). */
 const PID_RECORD_DELAY_MS = 200;
@@ -38,9 +38,15 @@ export interface ExecuteContext {
   onStart?(claim: ClaimedTask, attempt: number): void;
   /**
    * Resolves when the task may start its processes: at once, or, for a task claimed ahead
-   * while the worker was full, when room frees (or the task is aborted).
+   * while the worker was full, when room frees (or the task is aborted) — or with another
+   * task's last command, to start the moment that one ends, in the room it frees.
    */
-  waitForRoom?(): Promise<void>;
+  waitForRoom?(): Promise<CommandHandle | undefined>;
+  /**
+   * The task's last command (its command, or its QC when it has one) has been given to the
+   * runner: a task waiting for room may follow it (see waitForRoom).
+   */
+  onLastCommand?(handle: CommandHandle): void;
   /**
    * The task's processes have ended: its cores and memory are free for the next task while
    * its outputs and outcome are still being recorded.
@@ -70,10 +76,10 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
   const flusher = setInterval(() => void log.flush().catch(() => {}), 500);
   try {
     const prepared = await prepareScratch(claim, attempt.number, scratch, ctx.files, ctx.scratchDirs);
-    await ctx.waitForRoom?.();
+    const after = await ctx.waitForRoom?.();
     if (signal.aborted) return { outcome: 'fenced' };
-    ctx.onStart?.(claim, attempt.number);
-    const run = async (command: string) => {
+    // `last`: no command of this task follows; `after`: the command to start after (waitForRoom)
+    const run = async (command: string, last: boolean, after?: CommandHandle, onBegin?: () => void) => {
       // the pid serves to find the processes of a worker that died; a command that ends
       // within PID_RECORD_DELAY_MS needs no record (nor does a resumed run need it to find
       // the young ones: it also looks for processes by scratch directory)
@@ -89,12 +95,15 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
           onSpawn: (pid) => {
             recording = setTimeout(() => void ctx.store.recordProcess(attempt.id, pid, processStartTime(pid)).catch(() => {}), PID_RECORD_DELAY_MS);
           },
+          after,
+          onLaunch: last ? ctx.onLastCommand : undefined,
+          onBegin,
         });
       } finally {
         clearTimeout(recording);
       }
     };
-    const outcome = await run(prepared.command);
+    const outcome = await run(prepared.command, !prepared.qc, after, () => ctx.onStart?.(claim, attempt.number));
     if (outcome.exitCode !== 0 || !prepared.qc) ctx.onProcessesEnded?.();
     const usage: Usage = { wallMs: outcome.wallMs, cpuMs: outcome.cpuMs, peakRss: outcome.peakRss };
     if (outcome.aborted) return { outcome: 'fenced' };
@@ -108,7 +117,7 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
     const spawned = await readSpawn(prepared.spawnFile, claim, ctx.store);
     if (prepared.qc) {
       log.add('orrery', `running QC: ${prepared.qc}`);
-      const qc = await run(prepared.qc);
+      const qc = await run(prepared.qc, true);
       ctx.onProcessesEnded?.();
       if (qc.aborted) return { outcome: 'fenced' };
       if (qc.exitCode !== 0) throw new TaskProtocolError(`QC failed (exit code ${qc.exitCode}): ${log.tail() || 'no output'}`);

@@ -19,6 +19,8 @@ const HEADER_BYTES = 9;
 const STDERR_TAIL_BYTES = 2048;
 const BASE_ENV = 0x42; // 'B'
 const RUN = 0x52; // 'R'
+const WAIT_THEN_RUN = 0x57; // 'W'
+const CANCEL = 0x43; // 'C'
 
 export type LauncherKind = 'native' | 'node';
 
@@ -50,6 +52,11 @@ export interface LaunchRequest {
 }
 
 export interface LaunchHandlers {
+  /**
+   * The command is starting: called within launch(), or — for a command launched after
+   * another — when that one has ended, before any other event of this command.
+   */
+  begun(): void;
   started(pid: number): void;
   output(stream: 'stdout' | 'stderr', chunk: Buffer): void;
   /**
@@ -60,6 +67,8 @@ export interface LaunchHandlers {
   exited(code: number | null, signal: number, cpuMicros: number | null, maxRssKiB: number | null): void;
   /** The command could not be started, or the launcher died while it ran. */
   failed(error: Error): void;
+  /** The command was cancelled while it waited for another, and never started. */
+  dropped(): void;
 }
 
 /** The launcher process ended while commands were running through it. */
@@ -70,6 +79,10 @@ export class LauncherExitedError extends Error {
 export class Launcher {
   private child: ChildProcess | null = null;
   private tasks = new Map<number, LaunchHandlers>();
+  /** Commands launched after another, by that other's id; they begin when it ends. */
+  private successors = new Map<number, number[]>();
+  /** Commands launched after another that have not begun. */
+  private waiting = new Set<number>();
   private nextId = 1;
   private stderrTail = '';
   private closing = false;
@@ -79,15 +92,38 @@ export class Launcher {
     readonly program: LauncherProgram,
   ) {}
 
-  /** Throws, starting nothing, when the request holds a NUL byte (no command line or environment can). */
-  launch(request: LaunchRequest, handlers: LaunchHandlers): void {
+  /**
+   * Starts a command and returns its id. With `after` (the id of a command still running
+   * through this launcher), the launcher starts it the moment that one ends, with no round
+   * trip through this process: so a worker hands the cores a short command frees straight
+   * to the next. Throws, starting nothing, when the request holds a NUL byte (no command
+   * line or environment can).
+   */
+  launch(request: LaunchRequest, handlers: LaunchHandlers, after?: number): number {
     const child = this.child ?? this.start();
     const id = this.nextId;
-    const frame = runFrame(id, request);
+    const waits = after !== undefined && this.tasks.has(after);
+    const frame = waits ? runFrame(WAIT_THEN_RUN, id, request, `${after}\0`) : runFrame(RUN, id, request);
     this.nextId = this.nextId === 0xffff_ffff ? 1 : this.nextId + 1;
     this.tasks.set(id, handlers);
     if (this.tasks.size === 1) this.hold(child, true);
+    if (waits) {
+      this.waiting.add(id);
+      const queue = this.successors.get(after);
+      if (queue) queue.push(id);
+      else this.successors.set(after, [id]);
+    }
     child.stdin!.write(frame);
+    if (!waits) handlers.begun();
+    return id;
+  }
+
+  /**
+   * Cancels a command launched after another that has not begun: it never starts, and its
+   * handlers hear dropped(). Does nothing to a command that has begun: stop that by its pid.
+   */
+  cancel(id: number): void {
+    if (this.waiting.has(id)) this.child?.stdin!.write(frame(CANCEL, id, ''));
   }
 
   /** Ends the launcher (it stops any command still running) and waits until it has exited. */
@@ -165,13 +201,26 @@ export class Launcher {
         this.finish(id);
         handlers.failed(new Error(payload.toString()));
         break;
+      case 0x44: // D
+        this.finish(id);
+        handlers.dropped();
+        break;
       default:
         throw new Error(`the process launcher sent a frame of unknown kind ${kind}; ${this.program.path} and launcher-client.ts are out of step — rebuild orrery`);
     }
   }
 
+  /** Task `id` sent its last frame: the commands launched after it begin (see launch). */
   private finish(id: number): void {
     this.tasks.delete(id);
+    const next = this.successors.get(id);
+    if (next) {
+      this.successors.delete(id);
+      for (const successor of next) {
+        this.waiting.delete(successor);
+        this.tasks.get(successor)?.begun();
+      }
+    }
     if (this.tasks.size === 0 && this.child && !this.closing) this.hold(this.child, false);
   }
 
@@ -181,6 +230,8 @@ export class Launcher {
     this.child = null;
     const pending = [...this.tasks.values()];
     this.tasks = new Map();
+    this.successors = new Map();
+    this.waiting = new Set();
     if (pending.length === 0) return;
     const detail = this.stderrTail.trim() ? `: ${this.stderrTail.trim()}` : '';
     const error = this.closing
@@ -200,18 +251,18 @@ export class Launcher {
   }
 }
 
-/** An R request: the cwd, the command and the environment overrides, each ended by NUL. */
-function runFrame(id: number, request: LaunchRequest): Buffer {
+/** An R or W request: (for W, the id waited for,) the cwd, the command and the environment overrides, each ended by NUL. */
+function runFrame(kind: number, id: number, request: LaunchRequest, prefix = ''): Buffer {
   const { cwd, command, env } = request;
   let nul = hasNul(cwd) || hasNul(command);
-  let text = `${cwd}\0${command}\0`;
+  let text = `${prefix}${cwd}\0${command}\0`;
   for (const name in env) {
     const value = env[name];
     nul ||= hasNul(name) || hasNul(value);
     text += `${name}=${value}\0`;
   }
   if (nul) throw new TypeError(`the command, its working directory or an environment variable holds a NUL byte, which no command line or environment can: ${JSON.stringify(command)}`);
-  return frame(RUN, id, text);
+  return frame(kind, id, text);
 }
 
 function frame(kind: number, id: number, text: string): Buffer {

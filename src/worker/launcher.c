@@ -19,6 +19,12 @@
  *      without orrery's NODE_OPTIONS, but the commands see them).
  *   R  run: `cwd\0command\0`, then `NAME=value\0` repeated: variables to set on top of the
  *      base environment for this command only.
+ *   W  wait, then run: `after\0` — another task's id, in decimal — then as R. The command
+ *      starts the moment task `after` has sent its last frame (at once if it already has):
+ *      the orrery process queues a task here to take over the cores a short command frees
+ *      without a round trip through it. A command may wait for one that is itself waiting.
+ *   C  cancel (no payload): a command still waiting is dropped, and its last frame is D; a
+ *      command already started is not affected (the orrery process signals it by pid).
  *
  * Events, on stdout:
  *   S  started  the pid of the command's shell, in decimal (also its process group id);
@@ -32,15 +38,17 @@
  *               + system CPU time of the shell and its waited-for descendants in microseconds,
  *               and the largest resident set among them in KiB (-1 when unknown); last frame
  *   F  failed   a message (UTF-8): the command could not be started; last frame
+ *   D  dropped  (no payload): a waiting command was cancelled before it started; last frame
  *
  * Every O and E frame of a task precedes its X frame: X goes out once the shell has been
- * reaped and both of its pipes have reached end of file. Stopping a command is not part of
+ * reaped and both of its pipes have reached end of file. Every frame of a command that
+ * waited comes after the last frame of the task it waited for. Stopping a command is not part of
  * the protocol: the orrery process knows the pid and signals the process group itself.
  *
  * End of stdin means the orrery process is done with us — it closed the pipe, or it died,
  * even by SIGKILL: every command still running gets SIGTERM on its process group, then
- * SIGKILL after the grace period (argv[1], in milliseconds), and the launcher exits. So a
- * killed worker leaves no processes behind.
+ * SIGKILL after the grace period (argv[1], in milliseconds), and the launcher exits; commands
+ * still waiting never start. So a killed worker leaves no processes behind.
  *
  * One thread, one poll() loop over stdin, a signalfd for SIGCHLD and the commands' pipes.
  */
@@ -88,6 +96,16 @@ struct task {
 
 static struct task *tasks;
 static size_t task_count, task_capacity;
+
+/** A command that waits for another task's last frame (request W), with its request's strings. */
+struct waiter {
+  uint32_t id, after;
+  char *request; /* `cwd\0command\0NAME=value\0...`, owned */
+  size_t length;
+};
+
+static struct waiter *waiters;
+static size_t waiter_count, waiter_capacity;
 
 static char out[OUT_LIMIT];
 static size_t out_length;
@@ -150,6 +168,7 @@ static void write_header(char *at, char kind, uint32_t id, uint32_t length) {
 }
 
 static void begin_shutdown(void);
+static void protocol_error(const char *what);
 
 /*
  * Writes the gathered events to the orrery process. The write blocks while the pipe is full:
@@ -227,17 +246,18 @@ static char **environment_with(char *overrides, const char *end) {
   return envp;
 }
 
-static void launch(uint32_t id, const char *cwd, char *command, char **environment) {
+/** Starts a command; false when it could not be (its F frame is then sent). */
+static int spawn_command(uint32_t id, const char *cwd, char *command, char **environment) {
   int stdout_pipe[2], stderr_pipe[2];
   if (pipe2(stdout_pipe, O_CLOEXEC) != 0) {
     send_failure(id, "cannot make a pipe for the command's output: %s", strerror(errno));
-    return;
+    return 0;
   }
   if (pipe2(stderr_pipe, O_CLOEXEC) != 0) {
     send_failure(id, "cannot make a pipe for the command's output: %s", strerror(errno));
     close(stdout_pipe[0]);
     close(stdout_pipe[1]);
-    return;
+    return 0;
   }
   /* dup2 onto 0, 1 and 2 clears close-on-exec for those three only: the shell inherits
      nothing else of ours */
@@ -262,10 +282,70 @@ static void launch(uint32_t id, const char *cwd, char *command, char **environme
   if (error) {
     close(stdout_pipe[0]);
     close(stderr_pipe[0]);
-    return;
+    return 0;
   }
   tasks = grow(tasks, &task_capacity, task_count + 1, sizeof *tasks);
   tasks[task_count++] = (struct task){.id = id, .pid = pid, .out = stdout_pipe[0], .err = stderr_pipe[0], .started_ms = now_ms()};
+  return 1;
+}
+
+static void ended(uint32_t id);
+
+/**
+ * Starts the command of an R request's strings (`cwd\0command\0NAME=value\0...`, the last
+ * one ended by its NUL); a command that cannot start has ended, for those waiting on it.
+ */
+static void launch(uint32_t id, char *request, size_t length) {
+  char *end = request + length;
+  char *cwd = request;
+  char *command = length ? cwd + strlen(cwd) + 1 : end;
+  if (command >= end) {
+    protocol_error("a run request has no command");
+    return;
+  }
+  char *overrides = command + strlen(command) + 1;
+  if (!spawn_command(id, cwd, command, environment_with(overrides, end))) ended(id);
+}
+
+/** The task is known here: running, or waiting to run. */
+static int known(uint32_t id) {
+  for (size_t i = 0; i < task_count; i++)
+    if (tasks[i].id == id) return 1;
+  for (size_t i = 0; i < waiter_count; i++)
+    if (waiters[i].id == id) return 1;
+  return 0;
+}
+
+/** Task `id` has sent its last frame: the commands waiting for it start now, in request order. */
+static void ended(uint32_t id) {
+  /* while ending, commands still waiting never start */
+  if (ending) return;
+  for (size_t i = 0; i < waiter_count;) {
+    if (waiters[i].after != id) {
+      i++;
+      continue;
+    }
+    struct waiter next = waiters[i];
+    memmove(&waiters[i], &waiters[i + 1], (waiter_count - i - 1) * sizeof *waiters);
+    waiter_count--;
+    launch(next.id, next.request, next.length);
+    free(next.request);
+    /* starting it may have ended others (a command that cannot start), and moved the rest */
+    i = 0;
+  }
+}
+
+/** Request C: drops the command if it is still waiting. */
+static void cancel(uint32_t id) {
+  for (size_t i = 0; i < waiter_count; i++) {
+    if (waiters[i].id != id) continue;
+    free(waiters[i].request);
+    memmove(&waiters[i], &waiters[i + 1], (waiter_count - i - 1) * sizeof *waiters);
+    waiter_count--;
+    send_frame('D', id, "", 0);
+    ended(id);
+    return;
+  }
 }
 
 /** Sends the task's S frame, once (see the protocol above). */
@@ -315,14 +395,21 @@ static void handle_request(char kind, uint32_t id, char *payload, size_t length)
       base[base_count++] = entry;
     }
   } else if (kind == 'R') {
-    char *cwd = payload;
-    char *command = length ? cwd + strlen(cwd) + 1 : end;
-    if (command >= end) {
-      protocol_error("a run request has no command");
+    launch(id, payload, length);
+  } else if (kind == 'W') {
+    char *rest = length ? payload + strlen(payload) + 1 : end;
+    uint32_t after = (uint32_t)strtoul(payload, NULL, 10);
+    if (!known(after)) {
+      launch(id, rest, (size_t)(end - rest));
       return;
     }
-    char *overrides = command + strlen(command) + 1;
-    launch(id, cwd, command, environment_with(overrides, end));
+    waiters = grow(waiters, &waiter_capacity, waiter_count + 1, sizeof *waiters);
+    struct waiter *waiter = &waiters[waiter_count++];
+    *waiter = (struct waiter){.id = id, .after = after, .length = (size_t)(end - rest), .request = malloc(end - rest ? (size_t)(end - rest) : 1)};
+    if (!waiter->request) die("out of memory");
+    memcpy(waiter->request, rest, waiter->length);
+  } else if (kind == 'C') {
+    cancel(id);
   } else {
     protocol_error("a request of unknown kind arrived");
   }
@@ -428,7 +515,10 @@ static void finish_tasks(void) {
       continue;
     }
     report_exit(task);
+    uint32_t id = task->id;
     tasks[i] = tasks[--task_count];
+    /* may add tasks at the end: they have not exited, the loop passes them by */
+    ended(id);
   }
 }
 

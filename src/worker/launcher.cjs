@@ -3,7 +3,8 @@
  * The Node process launcher: the fallback for launcher.c, used where no C compiler built
  * that one (or with ORRERY_LAUNCHER=node). It speaks the same protocol — described at the
  * top of launcher.c — with Node built-ins only, to stay small: requests B (base
- * environment) and R (run) on stdin; events S, O, E, X, F on stdout.
+ * environment), R (run), W (wait, then run) and C (cancel a waiting command) on stdin;
+ * events S, O, E, X, F, D on stdout.
  *
  * Two things it does differently, because child_process gives no resource usage of a
  * child: the command runs in a subshell of a wrapping shell script that writes the `times`
@@ -24,6 +25,10 @@ const HEADER_BYTES = 9;
 
 /** Commands started and not yet reported as exited, by task id. */
 const running = new Map();
+/** Commands waiting for another task's last frame (request W), in request order. */
+const waiting = [];
+/** Commands that could not start, whose F frame waits for the reason (see launch). */
+const failing = new Set();
 /** Output is paused while the orrery process is slower to read than the commands write. */
 let outputPaused = false;
 let ending = false;
@@ -61,8 +66,17 @@ function request(kind, id, payload) {
   if (kind === 'B') {
     baseEnv = environment({}, parts);
   } else if (kind === 'R') {
-    const [cwd, command, ...overrides] = parts;
-    launch(id, cwd, command, environment({ ...baseEnv }, overrides));
+    launch(id, parts);
+  } else if (kind === 'W') {
+    const [after, ...run] = parts;
+    if (known(Number(after))) waiting.push({ id, after: Number(after), run });
+    else launch(id, run);
+  } else if (kind === 'C') {
+    const at = waiting.findIndex((w) => w.id === id);
+    if (at === -1) return;
+    waiting.splice(at, 1);
+    send('D', id, Buffer.alloc(0));
+    ended(id);
   } else {
     process.stderr.write(`orrery launcher: a request of unknown kind ${kind} arrived; the launcher and the orrery process are out of step — rebuild orrery\n`);
     process.exitCode = 2;
@@ -78,7 +92,24 @@ function environment(env, entries) {
   return env;
 }
 
-function launch(id, cwd, command, env) {
+/** The task has not sent its last frame yet. */
+function known(id) {
+  return running.has(id) || failing.has(id) || waiting.some((w) => w.id === id);
+}
+
+/** Task `id` has sent its last frame: the commands waiting for it start now, in request order. */
+function ended(id) {
+  // while ending, commands still waiting never start
+  if (ending) return;
+  for (let at = waiting.findIndex((w) => w.after === id); at !== -1; at = waiting.findIndex((w) => w.after === id)) {
+    const [next] = waiting.splice(at, 1);
+    launch(next.id, next.run);
+  }
+}
+
+/** Starts the command of an R request: `cwd`, `command`, then `NAME=value` overrides. */
+function launch(id, [cwd, command, ...overrides]) {
+  const env = environment({ ...baseEnv }, overrides);
   let child;
   try {
     child = spawn('/bin/sh', ['-c', `(\n${command}\n)\n__orrery_status=$?\ntimes >&3\nexit $__orrery_status\n`], {
@@ -89,11 +120,17 @@ function launch(id, cwd, command, env) {
     });
   } catch (error) {
     send('F', id, Buffer.from(error.message));
+    ended(id);
     return;
   }
   if (child.pid === undefined) {
     // spawn failed (a missing cwd, too many processes): the reason arrives as 'error'
-    child.once('error', (error) => send('F', id, Buffer.from(spawnError(cwd, error))));
+    failing.add(id);
+    child.once('error', (error) => {
+      failing.delete(id);
+      send('F', id, Buffer.from(spawnError(cwd, error)));
+      ended(id);
+    });
     return;
   }
   running.set(id, child);
@@ -109,6 +146,7 @@ function launch(id, cwd, command, env) {
     const signalNumber = signal ? (os.constants.signals[signal] ?? 0) : 0;
     send('X', id, Buffer.from(`${code ?? -1} ${signalNumber} ${childrenCpuMicros(times)} -1`));
     if (ending && running.size === 0) exit();
+    ended(id);
   });
 }
 

@@ -13,7 +13,7 @@ import os from 'node:os';
 import { chooseLauncher, Launcher, LauncherExitedError, type LaunchHandlers, type LauncherProgram } from './launcher-client.js';
 import { LineSplitter } from './line-splitter.js';
 import { TreeMemorySampler, type WatchedTree } from './process-usage.js';
-import type { RunOutcome, Runner, RunSpec } from './runner.js';
+import type { CommandHandle, RunOutcome, Runner, RunSpec } from './runner.js';
 
 const signalNumbers = os.constants.signals as Record<string, number>;
 const signalNames = new Map(Object.entries(signalNumbers).map(([name, number]) => [number, name]));
@@ -35,11 +35,19 @@ export class ProcessRunner implements Runner {
     return new Promise((resolve, reject) => {
       const command = new RunningCommand(spec, this, resolve, reject);
       try {
-        this.launcher.launch(spec, command);
+        command.id = this.launcher.launch(spec, command, spec.after);
       } catch (error) {
         command.failed(error as Error);
+        return;
       }
+      spec.onLaunch?.(command.id as CommandHandle);
+      command.watchAbort();
     });
+  }
+
+  /** A command that waits for another never starts (see Launcher.cancel). */
+  cancel(id: number): void {
+    this.launcher.cancel(id);
   }
 
   /** Stops the launcher; a later run starts a new one. */
@@ -50,7 +58,10 @@ export class ProcessRunner implements Runner {
 
 /** One run: the launcher's events for it, its timers, and what it ended with. */
 class RunningCommand implements LaunchHandlers {
-  private readonly startedAt = performance.now();
+  /** The launcher's id for it, once launched. */
+  id = 0;
+  private startedAt = 0;
+  private begunYet = false;
   private pid: number | null = null;
   private timedOut = false;
   private aborted = false;
@@ -67,16 +78,31 @@ class RunningCommand implements LaunchHandlers {
     private readonly runner: ProcessRunner,
     private readonly resolve: (outcome: RunOutcome) => void,
     private readonly reject: (error: Error) => void,
-  ) {
-    if (spec.timeoutMs !== null) this.timeout = setTimeout(timeUp, spec.timeoutMs, this);
-    if (spec.signal.aborted) this.handleEvent();
-    else spec.signal.addEventListener('abort', this, { once: true });
+  ) {}
+
+  /** Once launched: an abort of the spec's signal stops the command, or cancels its wait. */
+  watchAbort(): void {
+    if (this.spec.signal.aborted) this.handleEvent();
+    else this.spec.signal.addEventListener('abort', this, { once: true });
   }
 
   /** The spec's signal was aborted (this object is its listener). */
   handleEvent(): void {
     this.aborted = true;
+    if (!this.begunYet) this.runner.cancel(this.id);
     this.kill();
+  }
+
+  begun(): void {
+    this.begunYet = true;
+    this.startedAt = performance.now();
+    if (this.spec.timeoutMs !== null) this.timeout = setTimeout(timeUp, this.spec.timeoutMs, this);
+    this.spec.onBegin?.();
+  }
+
+  dropped(): void {
+    this.settle();
+    this.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true, wallMs: 0, cpuMs: null, peakRss: null });
   }
 
   timeUp(): void {

@@ -3,6 +3,11 @@
  * A task takes its share when it is claimed, or — claimed ahead while the room was full —
  * when enough is given back, tasks waiting in line first come, first served; it gives its
  * share back as soon as its processes end.
+ *
+ * A task about to end can also offer its share to the task first in line, if that one
+ * needs exactly that share: the one in line then follows it, starting the moment it ends,
+ * in the share it leaves (see worker-pool.ts). The room's books do not change for that:
+ * the share passes from one to the other, and is given back by whichever ends last.
  */
 export interface Capacity {
   cpu: number;
@@ -18,12 +23,15 @@ export interface Share {
 /** Cores are fractional (`cpu: 0.5`): sums of them are compared with this tolerance. */
 const EPSILON = 1e-9;
 
-export class Room {
+/** How a task waiting in line got in: it took a share, it follows one that offered its share, or it was aborted. */
+export type Admission<Offer> = 'admitted' | 'aborted' | { follows: Offer };
+
+export class Room<Offer = never> {
   private freeCpu: number;
   private freeMemory: number;
   /** Tasks holding a share (what `concurrency` limits). */
   private holders = 0;
-  private readonly line: Array<{ share: Share; admit(): void }> = [];
+  private readonly line: Array<{ share: Share; admit(): void; follow(offer: Offer): void }> = [];
 
   constructor(
     readonly capacity: Capacity,
@@ -87,24 +95,39 @@ export class Room {
     this.admit();
   }
 
+  /** A task of this share would fit in what is free now (whether or not others wait in line). */
+  fits(share: Share): boolean {
+    return this.concurrency - this.holders > 0 && share.cpu <= this.freeCpu + EPSILON && share.memory <= this.freeMemory;
+  }
+
+  /** Tasks waiting in line. */
+  get waiting(): number {
+    return this.line.length;
+  }
+
   /**
-   * Takes the share once it fits, after the tasks that were waiting before: true then,
-   * false if `signal` aborts first (nothing taken).
+   * Takes the share once it fits, after the tasks that were waiting before ('admitted'), or
+   * follows a task that offers exactly this share (nothing taken: it is passed on), or
+   * ends when `signal` aborts first (nothing taken).
    */
-  wait(share: Share, signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return Promise.resolve(false);
+  wait(share: Share, signal: AbortSignal): Promise<Admission<Offer>> {
+    if (signal.aborted) return Promise.resolve('aborted');
     return new Promise((resolve) => {
       const waiting = {
         share,
         admit: () => {
           signal.removeEventListener('abort', onAbort);
           this.take(share);
-          resolve(true);
+          resolve('admitted');
+        },
+        follow: (offer: Offer) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve({ follows: offer });
         },
       };
       const onAbort = () => {
         this.line.splice(this.line.indexOf(waiting), 1);
-        resolve(false);
+        resolve('aborted');
         // the task behind it may fit where it did not
         this.admit();
       };
@@ -114,11 +137,19 @@ export class Room {
     });
   }
 
+  /**
+   * A task holding `share` offers it to the task first in line: true when that one needs
+   * exactly this share and takes the offer (it leaves the line, and follows the offerer).
+   */
+  offer(share: Share, offer: Offer): boolean {
+    const first = this.line[0];
+    if (first === undefined || first.share.cpu !== share.cpu || first.share.memory !== share.memory) return false;
+    this.line.shift();
+    first.follow(offer);
+    return true;
+  }
+
   private admit(): void {
-    while (this.line.length > 0) {
-      const { share } = this.line[0];
-      if (this.concurrency - this.holders <= 0 || share.cpu > this.freeCpu + EPSILON || share.memory > this.freeMemory) return;
-      this.line.shift()!.admit();
-    }
+    while (this.line.length > 0 && this.fits(this.line[0].share)) this.line.shift()!.admit();
   }
 }

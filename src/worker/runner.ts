@@ -12,9 +12,22 @@ export interface RunSpec {
   signal: AbortSignal;
   onLine(stream: 'stdout' | 'stderr', line: string): void;
   onSpawn?(pid: number): void;
+  /**
+   * Start only once this command (another run's, from its onLaunch) has ended, the moment it
+   * does, rather than now. The timeout and the wall time count from then.
+   */
+  after?: CommandHandle;
+  /** Called within run() with the command's handle, for a later run to follow it. */
+  onLaunch?(handle: CommandHandle): void;
+  /** The command is starting: at once, or when `after` has ended. */
+  onBegin?(): void;
 }
 
+/** Names a command given to a runner (see RunSpec.after). */
+export type CommandHandle = number & { readonly __command: unique symbol };
+
 export interface RunOutcome {
+  /** null when the command never started: aborted while it waited for `after`. */
   exitCode: number | null;
   /** Signal that ended the command, when it was killed by one. */
   signal: string | null;

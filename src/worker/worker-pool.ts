@@ -15,6 +15,16 @@
  * many end within AHEAD_WINDOW_MS, taken several at a time so that one claim serves several
  * tasks. `orrery run` looks ahead; `orrery worker` does not (a task held ahead by a busy
  * worker could have run on an idle one).
+ *
+ * While tasks end that fast (two or more within AHEAD_WINDOW_MS), the task whose last
+ * command the pool has just given to the runner offers its share to the task first in line
+ * for room (room.ts) or, with none in line, to the next that would wait. One that needs the
+ * same share takes it: its command is given to the runner at once, to start the moment the
+ * other's ends, in the cores and memory it leaves — a chain of tasks holding one share, up
+ * to CHAIN_LENGTH long (one running, the others queued behind it). The cores then do not
+ * wait for this process to hear of an end and start the next command, which for commands
+ * of a millisecond or two was half of the time. The cost: a task queued behind one that
+ * then runs long starts when that one ends, although room may have freed elsewhere.
  */
 import { formatBytes } from '../core/bytes.js';
 import { isConnectionError, OutageReporter } from '../store/outage.js';
@@ -22,7 +32,8 @@ import type { ClaimedTask, Store } from '../store/store.js';
 import type { Dispatch } from '../dispatch/dispatch.js';
 import { type ExecuteContext, type ExecuteResult, executeTask } from './execute.js';
 import { TASK_FILE } from './protocol.js';
-import { type Capacity, Room } from './room.js';
+import { type Capacity, Room, type Share } from './room.js';
+import type { CommandHandle } from './runner.js';
 import { ScratchDirectories } from './scratch-dirs.js';
 
 export type { Capacity };
@@ -64,6 +75,28 @@ interface Running {
   done: Promise<void>;
 }
 
+/**
+ * A share of the room held by a chain of tasks that follow one another, each starting when
+ * the one before it ends (see the top of the file): at first the one task that took it.
+ * Given back to the room when the last of them has ended.
+ */
+interface Chain {
+  share: Share;
+  /** Tasks of the chain that have not ended: the one running and those queued behind it. */
+  holders: number;
+  /** The last command of the chain's last task, for the next task to follow; null while that task has yet to give it. */
+  tail: CommandHandle | null;
+}
+
+/** A chain offered to a task waiting for room: it joins the chain, after this command. */
+interface Offer {
+  chain: Chain;
+  after: CommandHandle;
+}
+
+/** Tasks in one chain at most: the one running and two queued behind it. */
+const CHAIN_LENGTH = 3;
+
 /** Tasks held ahead: as many as ended within this long (at least one, at most `lookahead`). */
 const AHEAD_WINDOW_MS = 50;
 
@@ -74,7 +107,9 @@ export type PoolEnd = 'succeeded' | 'failed' | 'cancelled' | 'stopped' | 'idle';
 
 export class WorkerPool {
   private readonly running = new Map<number, Running>();
-  private readonly room: Room;
+  private readonly room: Room<Offer>;
+  /** The chains holding a share of the room. */
+  private readonly chains = new Set<Chain>();
   /** Tasks claimed ahead that hold no share of the room yet. */
   private ahead = 0;
   /** When the last tasks' processes ended (at most `lookahead` of them), oldest first. */
@@ -201,7 +236,9 @@ export class WorkerPool {
     const room = this.room;
     const share = room.shareOf(claim.task);
     // 'ahead': claimed while the room was full, holding nothing yet
-    let holding: 'ahead' | 'share' | 'nothing' = now ? 'share' : 'ahead';
+    let holding: Chain | 'ahead' | null = now ? this.chain(share) : 'ahead';
+    // the command it was queued to follow, until it gives its own last command
+    let follows: CommandHandle | null = null;
     if (now) room.take(share);
     else this.ahead += 1;
     const impossible = room.impossible(claim.task)
@@ -210,20 +247,50 @@ export class WorkerPool {
     const abort = new AbortController();
     const entry: Running = { claim, abort, done: Promise.resolve() };
     const release = () => {
-      if (holding === 'share') {
+      if (holding === 'ahead') this.ahead -= 1;
+      else if (holding !== null) {
         this.ended();
-        room.give(share);
-      } else if (holding === 'ahead') this.ahead -= 1;
-      holding = 'nothing';
+        const chain = holding;
+        chain.holders -= 1;
+        // it ended before giving its last command: the next task follows the one it followed
+        if (chain.tail === null && follows !== null) chain.tail = follows;
+        if (chain.holders > 0) this.extend(chain);
+        else {
+          this.chains.delete(chain);
+          room.give(chain.share);
+        }
+      }
+      holding = null;
       this.signalled = true;
       this.wake?.();
     };
-    const waitForRoom = async () => {
-      if (holding !== 'ahead') return;
+    const waitForRoom = async (): Promise<CommandHandle | undefined> => {
+      if (holding !== 'ahead') return undefined;
+      const open = this.openChain(share);
+      if (open) {
+        this.ahead -= 1;
+        holding = open;
+        follows = this.join(open);
+        return follows;
+      }
       // still counted ahead while in line, so that no more are claimed meanwhile
-      const admitted = await room.wait(share, abort.signal);
+      const admission = await room.wait(share, abort.signal);
       this.ahead -= 1;
-      holding = admitted ? 'share' : 'nothing';
+      if (admission === 'aborted') holding = null;
+      else if (admission === 'admitted') holding = this.chain(share);
+      else {
+        // extend() counted it among the chain's holders already
+        holding = admission.follows.chain;
+        follows = admission.follows.after;
+        return follows;
+      }
+      return undefined;
+    };
+    const onLastCommand = (handle: CommandHandle) => {
+      if (holding === null || holding === 'ahead') return;
+      follows = null;
+      holding.tail = handle;
+      this.extend(holding);
     };
     const context: ExecuteContext = {
       ...this.options.context,
@@ -233,6 +300,7 @@ export class WorkerPool {
       waitForRoom,
       onStart: (c, attempt) => this.options.onEvent({ kind: 'started', task: c.task, attempt }),
       onProcessesEnded: release,
+      onLastCommand,
       busy: () => room.full,
     };
     entry.done = executeTask(claim, context, abort.signal)
@@ -268,6 +336,47 @@ export class WorkerPool {
     let recent = 0;
     for (const at of this.recentEnds) if (at >= since) recent += 1;
     return Math.max(1, Math.min(most, recent));
+  }
+
+  /** A chain of one task, which took its share from the room. */
+  private chain(share: Share): Chain {
+    const chain = { share, holders: 1, tail: null };
+    this.chains.add(chain);
+    return chain;
+  }
+
+  /** Offers the chain to the task first in line for room, if it may grow (see the top of the file). */
+  private extend(chain: Chain): void {
+    if (chain.tail === null || chain.holders >= CHAIN_LENGTH || !this.relaying()) return;
+    if (this.room.offer(chain.share, { chain, after: chain.tail })) {
+      chain.holders += 1;
+      chain.tail = null;
+    }
+  }
+
+  /** A task joins the chain, behind its tail: returns the command it follows. */
+  private join(chain: Chain): CommandHandle {
+    const after = chain.tail!;
+    chain.holders += 1;
+    chain.tail = null;
+    return after;
+  }
+
+  /**
+   * A chain that a task of this share, about to wait in line for room, should join
+   * instead — while none could take room now and none waits in line before it.
+   */
+  private openChain(share: Share): Chain | null {
+    if (this.room.waiting > 0 || this.room.fits(share) || !this.relaying()) return null;
+    for (const chain of this.chains) {
+      if (chain.tail !== null && chain.holders < CHAIN_LENGTH && chain.share.cpu === share.cpu && chain.share.memory === share.memory) return chain;
+    }
+    return null;
+  }
+
+  /** Tasks end fast enough that one should follow another (see the top of the file). */
+  private relaying(): boolean {
+    return this.wantedAhead() >= 2;
   }
 
   private ended(): void {

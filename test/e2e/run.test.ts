@@ -212,6 +212,33 @@ types:
     }
   });
 
+  it('never runs more cores of tasks at once than it was given while short tasks follow one another', () => {
+    // short tasks end fast enough that each next one is handed the cores of one ending
+    // (worker-pool.ts); `wide` ones need both cores and wait for them
+    p.write(
+      'job.yaml',
+      `name: relay
+tasks:
+  - for: i
+    linear_range: [0, 299, 300]
+    tasks: [ { task: narrow, params: { i: "\${i}" }, outputs: { span: "narrow_\${i}.txt" } } ]
+  - for: i
+    values: [0, 1, 2, 3, 4]
+    tasks: [ { task: wide, params: { i: "\${i}" }, outputs: { span: "wide_\${i}.txt" } } ]
+types:
+  narrow: { command: "echo 1 $(date +%s%N) $(date +%s%N) > {outputs.span}", cpu: 1 }
+  wide: { command: "echo 2 $(date +%s%N) $(date +%s%N) > {outputs.span}", cpu: 2 }
+`,
+    );
+    expect(p.json('run', 'job.yaml', '--cores', '2').counts.succeeded).toBe(305);
+    expect(p.orrery('export', 'relay', 'out').code).toBe(0);
+    const spans = fs.readdirSync(path.join(p.dir, 'out')).map((name) => p.read(`out/${name}`).trim().split(' ').map(BigInt));
+    for (const [, start] of spans) {
+      const held = spans.filter(([, s, e]) => s <= start && start < e).reduce((sum, [cpu]) => sum + Number(cpu), 0);
+      expect(held).toBeLessThanOrEqual(2);
+    }
+  });
+
   it('refuses a task that needs more memory than the machine has, with a clear error', () => {
     p.write('job.yaml', `name: big\ntasks: [ { task: huge } ]\ntypes:\n  huge: { command: "true", memory: 100Ti }\n`);
     expect(p.orrery('run', 'job.yaml').code).toBe(1);
