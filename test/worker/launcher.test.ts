@@ -266,6 +266,41 @@ describe('choosing a launcher', () => {
   });
 });
 
+describe('the native launcher of an installed package', () => {
+  const script = path.join(ROOT, 'scripts', 'build-launcher.mjs');
+
+  it('comes as its source and the script that compiles it when the package is installed', () => {
+    const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+    expect(pack.status, pack.stderr).toBe(0);
+    const files = (JSON.parse(pack.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['src/worker/launcher.c', 'scripts/build-launcher.mjs', 'dist/worker/launcher.cjs']));
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(manifest.scripts.install).toBe('node scripts/build-launcher.mjs --install');
+  });
+
+  it('is compiled anew at install, or removed when it cannot be, so the Node launcher takes over', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orrery-install-'));
+    const out = path.join(dir, 'launcher');
+    for (const cc of ['false', path.join(dir, 'no-such-cc')]) {
+      // the publisher's launcher, built for another machine
+      fs.writeFileSync(out, 'a launcher for another machine', { mode: 0o755 });
+      const install = spawnSync(process.execPath, [script, '--install', out], { env: { ...process.env, CC: cc }, encoding: 'utf8' });
+      expect(install.status, install.stderr).toBe(0);
+      expect(install.stdout).toMatch(/native launcher: not built \(.*\); orrery will start commands with its Node launcher/);
+      expect(fs.existsSync(out)).toBe(false);
+      expect(chooseLauncher(undefined, out).kind).toBe('node');
+    }
+    // a build in the repository (not an install) fails on a compiler that fails
+    expect(spawnSync(process.execPath, [script, out], { env: { ...process.env, CC: 'false' }, encoding: 'utf8' }).status).toBe(1);
+    if (hasCompiler && process.platform === 'linux') {
+      fs.writeFileSync(out, 'a launcher for another machine', { mode: 0o755 });
+      expect(spawnSync(process.execPath, [script, '--install', out], { encoding: 'utf8' }).status).toBe(0);
+      expect(spawnSync(out, ['100'], { input: '', timeout: 5000 }).status).toBe(0);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe.each(launchers)('the process running the runner ($name launcher)', ({ name }) => {
   // a plain Node script that runs commands through ProcessRunner, laid out as in dist/:
   // the bundled module with the launchers beside it
