@@ -196,23 +196,31 @@ types:
     return Math.max(...spans.map(([, start]) => held(start)));
   }
 
-  it('never runs more cores of tasks at once than it was given, though it stages the next task early', () => {
-    // each task records when its process started and ended; `wide` needs both cores
+  /**
+   * A job of one-core `narrow` and two-core `wide` tasks over the given loops, each task
+   * recording "cpu start end" of its command, with `work` run between the two times.
+   */
+  function writeSpanJob(name: string, narrowLoop: string, wideLoop: string, work: string): void {
+    const type = (cpu: number) => `{ command: "s=$(date +%s%N); ${work}echo ${cpu} $s $(date +%s%N) > {outputs.span}", cpu: ${cpu} }`;
     p.write(
       'job.yaml',
-      `name: cores
+      `name: ${name}
 tasks:
   - for: i
-    values: [0, 1, 2, 3, 4, 5]
+    ${narrowLoop}
     tasks: [ { task: narrow, params: { i: "\${i}" }, outputs: { span: "narrow_\${i}.txt" } } ]
   - for: i
-    values: [0, 1]
+    ${wideLoop}
     tasks: [ { task: wide, params: { i: "\${i}" }, outputs: { span: "wide_\${i}.txt" } } ]
 types:
-  narrow: { command: "s=$(date +%s%N); sleep 0.2; echo 1 $s $(date +%s%N) > {outputs.span}", cpu: 1 }
-  wide: { command: "s=$(date +%s%N); sleep 0.2; echo 2 $s $(date +%s%N) > {outputs.span}", cpu: 2 }
+  narrow: ${type(1)}
+  wide: ${type(2)}
 `,
     );
+  }
+
+  it('never runs more cores of tasks at once than it was given, though it stages the next task early', () => {
+    writeSpanJob('cores', 'values: [0, 1, 2, 3, 4, 5]', 'values: [0, 1]', 'sleep 0.2; ');
     expect(p.json('run', 'job.yaml', '--cores', '2').counts.succeeded).toBe(8);
     expect(mostCoresAtOnce('cores')).toBeLessThanOrEqual(2);
   });
@@ -220,21 +228,7 @@ types:
   it('never runs more cores of tasks at once than it was given while short tasks follow one another', () => {
     // short tasks end fast enough that each next one is handed the cores of one ending
     // (worker-pool.ts); `wide` ones need both cores and wait for them
-    p.write(
-      'job.yaml',
-      `name: relay
-tasks:
-  - for: i
-    linear_range: [0, 299, 300]
-    tasks: [ { task: narrow, params: { i: "\${i}" }, outputs: { span: "narrow_\${i}.txt" } } ]
-  - for: i
-    values: [0, 1, 2, 3, 4]
-    tasks: [ { task: wide, params: { i: "\${i}" }, outputs: { span: "wide_\${i}.txt" } } ]
-types:
-  narrow: { command: "echo 1 $(date +%s%N) $(date +%s%N) > {outputs.span}", cpu: 1 }
-  wide: { command: "echo 2 $(date +%s%N) $(date +%s%N) > {outputs.span}", cpu: 2 }
-`,
-    );
+    writeSpanJob('relay', 'linear_range: [0, 299, 300]', 'values: [0, 1, 2, 3, 4]', '');
     expect(p.json('run', 'job.yaml', '--cores', '2').counts.succeeded).toBe(305);
     expect(mostCoresAtOnce('relay')).toBeLessThanOrEqual(2);
   });
