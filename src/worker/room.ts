@@ -20,6 +20,11 @@ export interface Share {
   memory: number;
 }
 
+/** The same cores and memory: a task of one may take over the other (see offer). */
+export function sameShare(a: Share, b: Share): boolean {
+  return a.cpu === b.cpu && a.memory === b.memory;
+}
+
 /** Cores are fractional (`cpu: 0.5`): sums of them are compared with this tolerance. */
 const EPSILON = 1e-9;
 
@@ -143,7 +148,7 @@ export class Room<Offer = never> {
    */
   offer(share: Share, offer: Offer): boolean {
     const first = this.line[0];
-    if (first === undefined || first.share.cpu !== share.cpu || first.share.memory !== share.memory) return false;
+    if (first === undefined || !sameShare(first.share, share)) return false;
     this.line.shift();
     first.follow(offer);
     return true;

@@ -32,7 +32,7 @@ import type { ClaimedTask, Store } from '../store/store.js';
 import type { Dispatch } from '../dispatch/dispatch.js';
 import { type ExecuteContext, type ExecuteResult, executeTask } from './execute.js';
 import { TASK_FILE } from './protocol.js';
-import { type Capacity, Room, type Share } from './room.js';
+import { type Capacity, Room, sameShare, type Share } from './room.js';
 import type { CommandHandle } from './runner.js';
 import { ScratchDirectories } from './scratch-dirs.js';
 
@@ -348,10 +348,7 @@ export class WorkerPool {
   /** Offers the chain to the task first in line for room, if it may grow (see the top of the file). */
   private extend(chain: Chain): void {
     if (chain.tail === null || chain.holders >= CHAIN_LENGTH || !this.relaying()) return;
-    if (this.room.offer(chain.share, { chain, after: chain.tail })) {
-      chain.holders += 1;
-      chain.tail = null;
-    }
+    if (this.room.offer(chain.share, { chain, after: chain.tail })) this.join(chain);
   }
 
   /** A task joins the chain, behind its tail: returns the command it follows. */
@@ -369,7 +366,7 @@ export class WorkerPool {
   private openChain(share: Share): Chain | null {
     if (this.room.waiting > 0 || this.room.fits(share) || !this.relaying()) return null;
     for (const chain of this.chains) {
-      if (chain.tail !== null && chain.holders < CHAIN_LENGTH && chain.share.cpu === share.cpu && chain.share.memory === share.memory) return chain;
+      if (chain.tail !== null && chain.holders < CHAIN_LENGTH && sameShare(chain.share, share)) return chain;
     }
     return null;
   }
