@@ -65,23 +65,11 @@ export interface Dialect {
  */
 export interface TaskStatements {
   /**
-   * True where claim() offers its candidates to `filter.accept` (the worker's fitting of
-   * tasks into its free cores and memory) between reading and claiming them: where the
-   * claim holds the only write lock throughout (SQLite). Elsewhere a claim with `accept`
-   * is a transaction (sql/claim.ts) and claim() is called without it.
-   */
-  readonly fitsInClaim?: boolean;
-  /**
-   * Claims up to `filter.limit` of the oldest claimable tasks, taking every candidate (or,
-   * with `fitsInClaim`, those `accept` takes), and opens their attempts. Retried when the
-   * database breaks a deadlock.
+   * Claims up to `filter.limit` of the oldest claimable tasks — those that fit in
+   * `filter.room` (core/fit.ts), or every candidate without a room — and opens their
+   * attempts. Retried when the database breaks a deadlock.
    */
   claim(db: Kysely<Database>, filter: ClaimFilter, grant: LeaseGrant, now: number): Promise<ClaimedRow[]>;
-  /**
-   * Claims these tasks, which the caller's transaction has already locked and found queued,
-   * and opens their attempts.
-   */
-  claimLocked(trx: Kysely<Database>, taskIds: number[], grant: LeaseGrant, now: number): Promise<ClaimedRow[]>;
   /**
    * Records a success or a completion from the cache (see Completion). False when the lease
    * is no longer held. Retried when the database breaks a deadlock.

@@ -71,12 +71,8 @@ export class SqlStore extends StoreReader implements Store {
     const now = this.now();
     const grant = leaseGrant(request, now);
     const statements = this.dialect.taskStatements;
-    // without `accept`, every candidate is taken: one statement where the dialect has it
-    // (sql/claim.ts says why `accept` needs the transaction, where the claim cannot fit tasks itself)
-    const rows =
-      statements && (request.accept === undefined || statements.fitsInClaim)
-        ? await statements.claim(this.db, request, grant, now)
-        : await this.write((trx) => claimTasks(trx, this.dialect, request, grant, now));
+    // one statement where the dialect has it, else a transaction (sql/claim.ts)
+    const rows = statements ? await statements.claim(this.db, request, grant, now) : await this.write((trx) => claimTasks(trx, this.dialect, request, grant, now));
     if (rows.length === 0) return [];
     const claimed: ClaimedTask[] = [];
     for (const row of await readClaimContext(this.db, rows)) {

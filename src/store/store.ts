@@ -5,6 +5,7 @@
  * lease was lost (reaped, cancelled) changes nothing.
  */
 import type { AttemptState, JobState, JsonObject, JsonValue, PlannedJob, PlannedTask, TaskState, TaskType } from '../core/types.js';
+import type { FreeRoom } from '../core/fit.js';
 
 export interface JobRecord {
   id: number;
@@ -148,11 +149,10 @@ export interface ClaimRequest {
   pool?: string;
   types?: string[];
   /**
-   * Decides, oldest first, whether the worker takes a task needing these resources; called
-   * once per candidate, while the claim holds it. Without it every candidate is taken, and
-   * the claim is a single statement where the database allows.
+   * The worker's free cores and memory: the claim takes, oldest first, the tasks that fit in
+   * them (core/fit.ts), skipping those that do not. Without it every candidate is taken.
    */
-  accept?: (candidate: { id: number; cpu: number; memory: number }) => boolean;
+  room?: FreeRoom;
 }
 
 export type TaskTarget = { jobId: number } | { taskId: number };

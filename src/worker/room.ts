@@ -9,24 +9,17 @@
  * in the share it leaves (see worker-pool.ts). The room's books do not change for that:
  * the share passes from one to the other, and is given back by whichever ends last.
  */
-export interface Capacity {
-  cpu: number;
-  memory: number;
-}
+import { CPU_EPSILON as EPSILON, type FreeRoom, type Resources, shareIn } from '../core/fit.js';
+
+export type Capacity = Resources;
 
 /** What one task holds while its processes run. */
-export interface Share {
-  cpu: number;
-  memory: number;
-}
+export type Share = Resources;
 
 /** The same cores and memory: a task of one may take over the other (see offer). */
 export function sameShare(a: Share, b: Share): boolean {
   return a.cpu === b.cpu && a.memory === b.memory;
 }
-
-/** Cores are fractional (`cpu: 0.5`): sums of them are compared with this tolerance. */
-const EPSILON = 1e-9;
 
 /** How a task waiting in line got in: it took a share, it follows one that offered its share, or it was aborted. */
 export type Admission<Offer> = 'admitted' | 'aborted' | { follows: Offer };
@@ -61,29 +54,14 @@ export class Room<Offer = never> {
     return task.memory > this.capacity.memory;
   }
 
-  /**
-   * The share a task takes: its cores, capped at the room's (a task asking for more cores
-   * than there are runs alone on all of them, as Snakemake does), and its memory; nothing
-   * for a task that can never run here (it fails at once).
-   */
+  /** The share a task takes here (core/fit.ts). */
   shareOf(task: Share): Share {
-    return this.impossible(task) ? { cpu: 0, memory: 0 } : { cpu: Math.min(task.cpu, this.capacity.cpu), memory: task.memory };
+    return shareIn(this.capacity, task);
   }
 
-  /**
-   * A fitter for one claim: called oldest first for each candidate, it says whether the
-   * candidate fits in what is free after the ones it already took.
-   */
-  fitter(): (task: Share) => boolean {
-    let cpu = this.freeCpu;
-    let memory = this.freeMemory;
-    return (task) => {
-      const share = this.shareOf(task);
-      if (share.cpu > cpu + EPSILON || share.memory > memory) return false;
-      cpu -= share.cpu;
-      memory -= share.memory;
-      return true;
-    };
+  /** What is free now, for a claim to fill (ClaimRequest.room). */
+  freeRoom(): FreeRoom {
+    return { free: { cpu: this.freeCpu, memory: this.freeMemory }, capacity: this.capacity };
   }
 
   take(share: Share): void {

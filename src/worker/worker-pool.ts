@@ -226,7 +226,7 @@ export class WorkerPool {
       types: this.options.types,
       leaseMs: this.options.leaseMs,
       limit: now ? Math.max(1, room.openings) : lookahead - this.ahead,
-      accept: now ? room.fitter() : undefined,
+      room: now ? room.freeRoom() : undefined,
     });
     for (const claim of claims) this.start(claim, now);
     return claims.length;

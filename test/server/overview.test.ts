@@ -67,7 +67,7 @@ describe.each(databaseKinds)('dashboard queries on %s', (kind) => {
     const edges = await store.edgesOf([fit0.id]);
     expect(edges.map((e) => `${e.from.name}>${e.to.name}`).sort()).toEqual(['fit_0>report', 'sim_0>fit_0']);
 
-    const [claim] = await store.claim({ worker: 'w1', host: 'h1', scratchRoot: '/tmp/scratch', jobId, limit: 1, leaseMs: 30_000, accept: () => true });
+    const [claim] = await store.claim({ worker: 'w1', host: 'h1', scratchRoot: '/tmp/scratch', jobId, limit: 1, leaseMs: 30_000 });
     const attempt = claim.attempt;
     await store.appendLogs([0, 1, 2, 3].map((seq) => ({ attemptId: attempt.id, seq, stream: 'stdout' as const, at: 1, line: `line ${seq}` })));
     expect((await store.readLogPage(attempt.id, { tail: 2 })).map((l) => l.line)).toEqual(['line 2', 'line 3']);

@@ -1,7 +1,7 @@
 /**
  * Claiming and completing as the worker sees them, on every task database and in both forms
- * of a claim: with `accept` (the worker fitting tasks into its cores and memory; a
- * transaction) and without it (every candidate taken; one statement on PostgreSQL).
+ * of a claim: with a room (the worker fitting tasks into its cores and memory) and without
+ * one (every candidate taken).
  */
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,8 +14,8 @@ const hashes = typeHashes;
 const version = fakeVersion;
 const usage = { wallMs: 1, cpuMs: 1, peakRss: 1 };
 const forms = [
-  ['with accept', { accept: () => true }],
-  ['without accept', {}],
+  ['with a room', { room: { free: { cpu: 64, memory: 2 ** 40 }, capacity: { cpu: 64, memory: 2 ** 40 } } }],
+  ['without a room', {}],
 ] as const;
 
 describe.each(databaseKinds)('claiming and completing on %s', (kind) => {

@@ -35,9 +35,10 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
     ]);
   }
 
-  const takeAll = () => true;
+  /** Room for everything: fitting takes every candidate. */
+  const ample = { free: { cpu: 64, memory: 2 ** 40 }, capacity: { cpu: 64, memory: 2 ** 40 } };
   async function claimOne(jobId: number, worker = 'w1'): Promise<ClaimedTask> {
-    const [claim] = await store.claim({ worker, host: 'h', scratchRoot: '/tmp/scratch', jobId, limit: 1, leaseMs: 30_000, accept: takeAll });
+    const [claim] = await store.claim({ worker, host: 'h', scratchRoot: '/tmp/scratch', jobId, limit: 1, leaseMs: 30_000, room: ample });
     expect(claim).toBeDefined();
     return claim;
   }
@@ -67,8 +68,8 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
     it('never claims a task twice and hands inputs with their versions', async () => {
       const job = await submit();
-      const first = await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
-      const second = await store.claim({ worker: 'w2', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 30_000, accept: takeAll });
+      const first = await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 30_000, room: ample });
+      const second = await store.claim({ worker: 'w2', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 30_000, room: ample });
       expect(first.map((c) => c.task.name)).toEqual(['a', 'side']);
       expect(second).toEqual([]);
       await succeed(first[0], { 'a.txt': version(7) });
@@ -77,10 +78,26 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
       expect(b.resultsOf).toEqual({ a: { ok: 1 } });
     });
 
-    it('claims only what the worker accepts', async () => {
-      const job = await submit();
-      const claims = await store.claim({ worker: 'w', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 1000, accept: ({ id }) => id % 2 === 0 });
-      expect(claims.every((c) => c.task.id % 2 === 0)).toBe(true);
+    it("fits tasks into the worker's free cores and memory, oldest first, skipping those that do not fit", async () => {
+      const GiB = 1024 ** 3;
+      const types = [taskType('one'), taskType('two', { cpu: 2, memory: GiB }), taskType('big', { memory: 5 * GiB }), taskType('wide', { cpu: 16 }), taskType('huge', { memory: 64 * GiB })];
+      const tasks = ['two-a', 'big-a', 'two-b', 'one-a', 'one-b', 'one-c'].map((name) => ({ name, type: name.split('-')[0] }));
+      const job = await submit(plan(tasks, types));
+      const capacity = { cpu: 4, memory: 8 * GiB };
+      const claimIn = (free: { cpu: number; memory: number }, limit = 10) =>
+        store.claim({ worker: 'w', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit, leaseMs: 30_000, room: { free, capacity } });
+      const names = (claims: ClaimedTask[]) => claims.map((c) => c.task.name);
+      // 3 cores, 5 GiB free: two-a (2 cores, 1 GiB) leaves 1 core and 4 GiB; big-a needs 5 GiB,
+      // two-b 2 cores; one-a takes the last core
+      expect(names(await claimIn({ cpu: 3, memory: 5 * GiB }))).toEqual(['two-a', 'one-a']);
+      // the limit counts tasks
+      expect(names(await claimIn({ cpu: 4, memory: 8 * GiB }, 2))).toEqual(['big-a', 'two-b']);
+      expect(names(await claimIn({ cpu: 0.5, memory: 8 * GiB }))).toEqual([]);
+      expect(names(await claimIn({ cpu: 1, memory: 0 }))).toEqual(['one-b']);
+      // more cores than the room has: all of them; more memory than it has: nothing (it fails at once)
+      const later = await submit(plan([{ name: 'wide', type: 'wide' }, { name: 'huge', type: 'huge' }, { name: 'one', type: 'one' }], types));
+      const rest = await store.claim({ worker: 'w', host: 'h', scratchRoot: '/tmp/scratch', jobId: later.id, limit: 10, leaseMs: 30_000, room: { free: { cpu: 4, memory: GiB }, capacity } });
+      expect(names(rest)).toEqual(['wide', 'huge']);
     });
 
     it('fences completion by the lease token', async () => {
@@ -108,7 +125,7 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
       // backoff 1 s with equal jitter: between 0.5 and 1 s after the failure
       expect(queued.notBefore).toBeGreaterThanOrEqual(failedAt + 500);
       expect(queued.notBefore).toBeLessThanOrEqual(Date.now() + 1000);
-      const early = await store.claim({ worker: 'w', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 1000, accept: takeAll });
+      const early = await store.claim({ worker: 'w', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 10, leaseMs: 1000, room: ample });
       expect(early.map((c) => c.task.name)).toEqual(['side']);
       await new Promise((r) => setTimeout(r, Math.max(0, queued.notBefore - Date.now()) + 20));
       const a2 = await claimOne(job.id);
@@ -132,8 +149,8 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
     it('reaps only expired leases', async () => {
       const job = await submit();
-      await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 1, leaseMs: 1, accept: takeAll });
-      await store.claim({ worker: 'w2', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 1, leaseMs: 60_000, accept: takeAll });
+      await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 1, leaseMs: 1, room: ample });
+      await store.claim({ worker: 'w2', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 1, leaseMs: 60_000, room: ample });
       await new Promise((r) => setTimeout(r, 5));
       const lost = await store.requeueLost({ expiredBefore: Date.now() }, 'lease expired');
       expect(lost).toHaveLength(1);
@@ -141,7 +158,7 @@ describe.each(databaseKinds)('task database on %s', (kind) => {
 
     it('heartbeats report tasks the worker no longer holds', async () => {
       const job = await submit();
-      const claims = await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 2, leaseMs: 1000, accept: takeAll });
+      const claims = await store.claim({ worker: 'w1', host: 'h', scratchRoot: '/tmp/scratch', jobId: job.id, limit: 2, leaseMs: 1000, room: ample });
       await store.cancel({ taskId: claims[1].task.id });
       const revoked = await store.heartbeat('w1', claims.map((c) => ({ taskId: c.task.id, leaseToken: c.leaseToken })), 1000);
       expect(revoked).toEqual([claims[1].task.id]);

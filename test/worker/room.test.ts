@@ -4,6 +4,7 @@
  * about to end can pass its share to the first in line.
  */
 import { describe, expect, it } from 'vitest';
+import { fitter } from '../../src/core/fit.js';
 import { Room } from '../../src/worker/room.js';
 
 const GiB = 1024 ** 3;
@@ -12,7 +13,7 @@ describe('room', () => {
   it('fits a claim\'s candidates oldest first into what is free, skipping ones that do not fit', () => {
     const room = new Room({ cpu: 4, memory: 8 * GiB });
     room.take({ cpu: 1, memory: GiB });
-    const fits = room.fitter();
+    const fits = fitter(room.freeRoom());
     expect(fits({ cpu: 2, memory: GiB })).toBe(true);
     expect(fits({ cpu: 2, memory: GiB })).toBe(false);
     expect(fits({ cpu: 1, memory: 7 * GiB })).toBe(false);

@@ -17,6 +17,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { scratchPrefix } from '../sql/attempts.js';
+import { CPU_EPSILON } from '../../core/fit.js';
 import type { ClaimedRow, ClaimFilter, LeaseGrant } from '../sql/claim.js';
 import type { ClaimedTask, FileVersion } from '../store.js';
 import { Batcher, Batchers } from './batch.js';
@@ -26,16 +27,15 @@ import { type Statement, statement } from './statement.js';
 type ClaimParam = 'now' | 'tokens' | 'expires' | 'worker' | 'host' | 'scratch';
 
 /**
- * From `picked` (id and ctid of rows this statement or the caller's transaction has locked)
- * to the claimed rows: the n-th in id order gets the lease of slot n.
+ * From `picked` (id and ctid of rows this statement has locked) to the claimed rows: the
+ * n-th in id order gets the lease of slot n.
  *
  * By ctid (a TID scan, whatever the planner thinks of `picked`), and so only if the version
  * of the row this statement's snapshot reads is the one that was locked. A task claimed and
  * handed back (lost, re-queued) after the snapshot was taken is locked in its newest version
  * but seen in its old one; the attempts opened in between are not in the snapshot, so the
  * number given to the new attempt could repeat one. Such a task is left to the next claim (its
- * slot stays empty). In the caller's transaction (claimLocked) the rows were locked by an
- * earlier statement, so the snapshot always sees the locked version.
+ * slot stays empty).
  */
 const CLAIMED = `
 slots AS (
@@ -70,26 +70,20 @@ FROM claimed c JOIN opened o ON o.task_id = c.id
 ORDER BY c.id`;
 
 /**
- * One text per combination of filters and number of slots, made when first needed. The limit
- * is written into the text (up to INLINE_LIMIT; above, a parameter): a prepared statement
- * soon runs a generic plan, and with an unknown LIMIT that plan is made for many rows — the
- * queue walked in primary-key order past every finished task, the claimed rows found by a
- * scan of the table.
+ * One text per combination of filters, number of slots and whether the claim fits a room,
+ * made when first needed. The limit is written into the text (up to INLINE_LIMIT; above, a
+ * parameter): a prepared statement soon runs a generic plan, and with an unknown LIMIT that
+ * plan is made for many rows — the queue walked in primary-key order past every finished
+ * task, the claimed rows found by a scan of the table.
  */
 const claimStatements = new Map<string, Statement<string>>();
 const INLINE_LIMIT = 64;
 
 const limitInText = (limit: number) => Number.isSafeInteger(limit) && limit > 0 && limit <= INLINE_LIMIT;
 
-function claimStatement(filter: ClaimFilter): Statement<string> {
-  const limit = limitInText(filter.limit) ? String(filter.limit) : ':limit::integer';
-  const key = `${filter.jobId !== undefined ? 'j' : ''}${filter.pool !== undefined ? 'p' : ''}${filter.types !== undefined ? 't' : ''}${limit}`;
-  let found = claimStatements.get(key);
-  if (!found) {
-    found = statement(
-      'claim',
-      `WITH picked AS (
-  SELECT id, ctid FROM tasks
+/** The oldest claimable tasks of a filter, locked (SKIP LOCKED): a SELECT of `columns`, at most `limit`. */
+function claimable(filter: ClaimFilter, columns: string, limit: string): string {
+  return `SELECT ${columns} FROM tasks
   -- the queue in id order by tasks_queue (state, id), stopping at the limit: a range on state
   -- rather than \`=\`, so that \`ORDER BY state, id\` is an order only that index gives (the
   -- primary key would walk every finished task first, and the plan this prepared statement
@@ -103,15 +97,56 @@ function claimStatement(filter: ClaimFilter): Statement<string> {
     AND NOT EXISTS (SELECT 1 FROM pool_controls pc WHERE pc.paused = 1 AND (pc.pool = tasks.pool OR pc.pool = '*'))
   ORDER BY state, id
   LIMIT ${limit}
-  FOR UPDATE SKIP LOCKED
-),${CLAIMED}`,
-    );
+  FOR UPDATE SKIP LOCKED`;
+}
+
+/**
+ * `picked` for a claim with a room: core/fit.ts's fitter in SQL. A few more candidates than
+ * slots are locked (the worker may skip some that do not fit); walked oldest first, each takes
+ * its share (cores capped at the room's :capacity_cpu, nothing if it needs more memory than
+ * :capacity_memory) from what the ones before it left of :free_cpu and :free_memory, if it
+ * fits, until :slots are taken. The locks of those not taken end with the statement.
+ */
+function fittingPicked(filter: ClaimFilter, candidates: string): string {
+  return `candidates AS MATERIALIZED (
+  SELECT id, ctid, row_number() OVER (ORDER BY id) AS n,
+         CASE WHEN memory > :capacity_memory::float8 THEN 0 ELSE least(cpu, :capacity_cpu::float8) END AS cpu,
+         CASE WHEN memory > :capacity_memory::float8 THEN 0 ELSE memory END AS memory
+  FROM (${claimable(filter, 'id, ctid, cpu, memory', candidates)}) locked
+),
+fitting (n, cpu_left, memory_left, slots_left, taken) AS (
+  SELECT 0::bigint, :free_cpu::float8, :free_memory::float8, :slots::integer, false
+  UNION ALL
+  SELECT c.n,
+         f.cpu_left - CASE WHEN fit.fits THEN c.cpu ELSE 0 END,
+         f.memory_left - CASE WHEN fit.fits THEN c.memory ELSE 0 END,
+         f.slots_left - CASE WHEN fit.fits THEN 1 ELSE 0 END,
+         fit.fits
+  FROM fitting f
+  JOIN candidates c ON c.n = f.n + 1
+  CROSS JOIN LATERAL (SELECT c.cpu <= f.cpu_left + ${CPU_EPSILON} AND c.memory <= f.memory_left AS fits) fit
+  WHERE f.slots_left > 0
+),
+picked AS (
+  SELECT c.id, c.ctid FROM fitting f JOIN candidates c ON c.n = f.n WHERE f.taken
+),`;
+}
+
+function claimStatement(filter: ClaimFilter): Statement<string> {
+  const fits = filter.room !== undefined;
+  const limit = fits ? `fit${candidatesFor(filter.limit)}` : limitInText(filter.limit) ? String(filter.limit) : ':limit::integer';
+  const key = `${filter.jobId !== undefined ? 'j' : ''}${filter.pool !== undefined ? 'p' : ''}${filter.types !== undefined ? 't' : ''}${fits ? 'r' : ''}${limit}`;
+  let found = claimStatements.get(key);
+  if (!found) {
+    const picked = fits ? fittingPicked(filter, String(candidatesFor(filter.limit))) : `picked AS (\n  ${claimable(filter, 'id, ctid', limit)}\n),`;
+    found = statement(fits ? 'claim_fitting' : 'claim', `WITH RECURSIVE ${picked}${CLAIMED}`);
     claimStatements.set(key, found);
   }
   return found;
 }
 
-const CLAIM_LOCKED = statement<ClaimParam | 'ids'>('claim_locked', `WITH picked AS (SELECT id, ctid FROM tasks WHERE id = ANY (:ids::integer[])),${CLAIMED}`);
+/** Candidates locked for a claim that fits `slots` tasks into a room. */
+const candidatesFor = (slots: number) => Math.max(slots * 4, 16);
 
 /** One claim as the batch of its filter holds it. */
 interface Claim {
@@ -120,11 +155,15 @@ interface Claim {
   now: number;
 }
 
-/** Claims of one filter, worker, host and scratch root go together, up to INLINE_LIMIT slots. */
+/**
+ * Claims of one filter, worker, host and scratch root go together, up to INLINE_LIMIT slots;
+ * a claim that fits a room goes alone (its room is its own).
+ */
 const claimBatchers = new Batchers<Kysely<Database>, Claim, ClaimedRow[]>(
   (db, line) =>
     new Batcher(line, (claims) => claimTogether(db, claims), {
-      joins: (batch, next) => batch.reduce((slots, c) => slots + c.filter.limit, 0) + next.filter.limit <= INLINE_LIMIT,
+      joins: (batch, next) =>
+        next.filter.room === undefined && batch[0].filter.room === undefined && batch.reduce((slots, c) => slots + c.filter.limit, 0) + next.filter.limit <= INLINE_LIMIT,
     }),
 );
 
@@ -140,7 +179,16 @@ async function claimTogether(db: Kysely<Database>, claims: Claim[]): Promise<Cla
   // the latest clock of the batch: every claim in it is made now
   const now = Math.max(...claims.map((c) => c.now));
   const params: Record<string, unknown> = leaseParams(slots, grant, now);
-  if (!limitInText(slots.length)) params.limit = slots.length;
+  if (filter.room) {
+    // alone in its batch (claimBatchers)
+    Object.assign(params, {
+      slots: slots.length,
+      free_cpu: filter.room.free.cpu,
+      free_memory: filter.room.free.memory,
+      capacity_cpu: filter.room.capacity.cpu,
+      capacity_memory: filter.room.capacity.memory,
+    });
+  } else if (!limitInText(slots.length)) params.limit = slots.length;
   if (filter.jobId !== undefined) params.job = filter.jobId;
   if (filter.pool !== undefined) params.pool = filter.pool;
   if (filter.types !== undefined) params.types = filter.types;
@@ -148,11 +196,6 @@ async function claimTogether(db: Kysely<Database>, claims: Claim[]): Promise<Cla
   const byToken = new Map(claims.map((c) => [c.grant.leaseToken, [] as ClaimedRow[]]));
   for (const row of rows) byToken.get(row.lease_token!)!.push(toClaimedRow(row));
   return claims.map((c) => byToken.get(c.grant.leaseToken)!);
-}
-
-export async function claimLocked(trx: Kysely<Database>, taskIds: number[], grant: LeaseGrant, now: number): Promise<ClaimedRow[]> {
-  const rows = await CLAIM_LOCKED.run<ReturnedRow>(trx, { ...leaseParams(taskIds.map(() => grant), grant, now), ids: taskIds });
-  return rows.map(toClaimedRow);
 }
 
 /** The lease of each slot; worker, host and scratch root are the same for the whole statement. */

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
-import { claim, claimLocked } from './claim.js';
+import { claim } from './claim.js';
 import { complete } from './complete.js';
 import { fail } from './fail.js';
 import { NOTIFY_QUEUED, QUEUED_CHANNEL } from './notify.js';
@@ -46,8 +46,6 @@ export const postgresDialect: Dialect = {
     // each statement they send is retried (claim.ts, complete.ts)
     claim,
     complete,
-    // inside the caller's transaction, which is retried as a whole
-    claimLocked,
     fail: (db, failure, now) => retry(() => fail(db, failure, now)),
   },
 };

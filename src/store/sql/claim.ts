@@ -1,28 +1,26 @@
 /**
  * Claiming: hands queued tasks whose backoff has passed to a worker, oldest first, and
- * opens their attempts. Runs inside a write transaction. On PostgreSQL/MySQL the candidate
- * rows are locked with FOR UPDATE SKIP LOCKED so concurrent claimers skip each other's
- * rows; on SQLite the transaction already holds the only write lock. The UPDATE re-checks
- * `state = 'queued'`, so a row is never claimed twice, and stamps a fresh lease token
- * (the fencing token every later write of this attempt must present).
+ * opens their attempts. Runs inside a write transaction, where the dialect has no single
+ * statement for it (Dialect.taskStatements). On MySQL the candidate rows are locked with
+ * FOR UPDATE SKIP LOCKED so concurrent claimers skip each other's rows. The UPDATE re-checks
+ * `state = 'queued'`, so a row is never claimed twice, and stamps a fresh lease token (the
+ * fencing token every later write of this attempt must present).
  *
- * A request without `accept` takes every candidate, and where the dialect has single-statement
- * transitions (postgres/claim.ts) it is one statement instead of this transaction. A request
- * with `accept` stays here: `accept` is the worker's fitting of tasks into its free cores and
- * memory, called once per candidate, oldest first, keeping count of what it took — it can only
- * run between two statements, and the candidates it is offered must already be locked by this
- * claimer (read unlocked, two workers would fit the same oldest task and one would go away
+ * With `room`, the candidates are fitted into the worker's free cores and memory (core/fit.ts)
+ * between reading and claiming them, and they must already be locked by this claimer then
+ * (read unlocked, two workers would fit the same oldest task and one would go away
  * empty-handed while the queue is full).
  */
 import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { fitter } from '../../core/fit.js';
 import type { Dialect } from '../dialect.js';
 import type { Database, TaskTable } from '../schema.js';
 import type { ClaimedAttempt, ClaimedTask, ClaimRequest, FileVersion, TaskRecord } from '../store.js';
 import { openAttempts } from './attempts.js';
 
 /** Which tasks a claim may take, and how many. */
-export type ClaimFilter = Pick<ClaimRequest, 'limit' | 'jobId' | 'pool' | 'types' | 'accept'>;
+export type ClaimFilter = Pick<ClaimRequest, 'limit' | 'jobId' | 'pool' | 'types' | 'room'>;
 
 /** What a claim gives the tasks it takes: their lease, and where their attempts run. */
 export interface LeaseGrant {
@@ -61,7 +59,8 @@ export async function claimTasks(trx: Kysely<Database>, dialect: Dialect, reques
     // id order and stops at the limit instead of sorting every queued task
     .where(sql<number>`+not_before`, '<=', now)
     .orderBy('id')
-    .limit(Math.max(request.limit * 4, 16));
+    // with `room`, a few more than the limit: the worker may skip some that do not fit
+    .limit(request.room ? Math.max(request.limit * 4, 16) : request.limit);
   if (request.jobId !== undefined) query = query.where('job_id', '=', request.jobId);
   if (request.pool !== undefined) query = query.where('pool', '=', request.pool);
   if (request.types !== undefined) query = query.where('type', 'in', request.types.length > 0 ? request.types : ['']);
@@ -79,20 +78,28 @@ export async function claimTasks(trx: Kysely<Database>, dialect: Dialect, reques
   if (dialect.supportsSkipLocked) query = query.forUpdate().skipLocked();
   const candidates = await query.execute();
 
-  const accept = request.accept ?? (() => true);
-  const taken: Array<Selectable<TaskTable>> = [];
-  for (const row of candidates) {
-    if (taken.length >= request.limit) break;
-    if (accept({ id: Number(row.id), cpu: Number(row.cpu), memory: Number(row.memory) })) taken.push(row);
-  }
+  const taken = fitted(candidates, request);
   if (taken.length === 0) return [];
   const ids = taken.map((row) => Number(row.id));
-  if (dialect.taskStatements) return dialect.taskStatements.claimLocked(trx, ids, grant, now);
 
   const running = { state: 'running', lease_token: grant.leaseToken, lease_expires_at: grant.leaseExpiresAt, worker: grant.worker, started_at: now };
   await trx.updateTable('tasks').set(running).where('id', 'in', ids).where('state', '=', 'queued').execute();
   const attempts = await openAttempts(trx, dialect, ids, grant, now);
   return taken.map((row) => ({ ...row, ...running, attempt: attempts.get(Number(row.id))! }));
+}
+
+/**
+ * The candidates a claim takes, oldest first, up to its limit: those that fit in its room, or
+ * every one without a room.
+ */
+export function fitted<T extends { cpu: number; memory: number }>(candidates: T[], filter: ClaimFilter): T[] {
+  const fits = filter.room ? fitter(filter.room) : () => true;
+  const taken: T[] = [];
+  for (const candidate of candidates) {
+    if (taken.length >= filter.limit) break;
+    if (fits({ cpu: Number(candidate.cpu), memory: Number(candidate.memory) })) taken.push(candidate);
+  }
+  return taken;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Claiming on SQLite, as one write of the batch (write-batch.ts), which runs under the
- * database's only write lock: read the oldest claimable tasks, offer each to `accept` (the
- * worker's fitting into its free cores and memory) oldest first, mark the ones taken running
+ * database's only write lock: read the oldest claimable tasks, fit them into the worker's
+ * free cores and memory (`room`, core/fit.ts) oldest first, mark the ones taken running
  * under the claim's lease token, open their attempts, and read what each needs to run — the
  * results and cache keys of its upstream tasks, the current versions of its inputs.
  *
@@ -13,7 +13,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Selectable } from 'kysely';
 import type { TaskTable } from '../schema.js';
 import { scratchPath } from '../sql/attempts.js';
-import type { ClaimedRow, ClaimFilter, LeaseGrant } from '../sql/claim.js';
+import { type ClaimedRow, type ClaimFilter, fitted, type LeaseGrant } from '../sql/claim.js';
 import type { ClaimedTask, ClaimRequest, FileVersion } from '../store.js';
 
 /**
@@ -56,26 +56,21 @@ WHERE p.job_id = ? AND p.path = ?`;
 
 export function claim(
   database: BetterSqlite3.Database,
-  request: ClaimFilter & Pick<ClaimRequest, 'accept'>,
+  request: ClaimFilter,
   grant: LeaseGrant,
   now: number,
 ): ClaimedRow[] {
   const paused = database.prepare(PAUSED_POOLS).pluck().all() as string[];
   // `orrery drain` without --pool pauses every pool
   if (paused.includes('*')) return [];
-  // with `accept`, a few more than the limit: the worker may skip some that do not fit
-  const params: Record<string, unknown> = { now, limit: request.accept ? Math.max(request.limit * 2, 8) : request.limit };
+  // with `room`, a few more than the limit: the worker may skip some that do not fit
+  const params: Record<string, unknown> = { now, limit: request.room ? Math.max(request.limit * 2, 8) : request.limit };
   if (request.jobId !== undefined) params.job = request.jobId;
   if (request.pool !== undefined) params.pool = request.pool;
   request.types?.forEach((type, i) => (params[`type${i}`] = type));
   paused.forEach((pool, i) => (params[`paused${i}`] = pool));
   const candidates = database.prepare(candidatesQuery(request, paused)).all(params) as Array<{ id: number; cpu: number; memory: number }>;
-  const accept = request.accept ?? (() => true);
-  const taken: number[] = [];
-  for (const candidate of candidates) {
-    if (taken.length >= request.limit) break;
-    if (accept(candidate)) taken.push(candidate.id);
-  }
+  const taken = fitted(candidates, request).map((candidate) => candidate.id);
   return claimLocked(database, taken, grant, now);
 }
 

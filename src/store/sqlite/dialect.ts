@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
-import { claim, claimLocked } from './claim.js';
+import { claim } from './claim.js';
 import { complete } from './complete.js';
 import { fail } from './fail.js';
 import { WriteBatch } from './write-batch.js';
@@ -14,8 +14,8 @@ import { WriteBatch } from './write-batch.js';
  *
  * The hot transitions (claim, completion, failure) are synchronous statements on the raw
  * connection, committed together once per turn of the event loop (write-batch.ts); a claim
- * can offer its candidates to `accept` between reading and claiming, since it holds the
- * only write lock throughout.
+ * fits its candidates into the worker's room between reading and claiming them, since it
+ * holds the only write lock throughout.
  */
 /**
  * A deferrable completion (the worker could not start its dependents yet) waits at most this
@@ -50,10 +50,7 @@ export function sqliteDialect(db: Kysely<Database>, database: BetterSqlite3.Data
     notifyQueued: async () => {},
     tableOptions: (table) => table,
     taskStatements: {
-      fitsInClaim: true,
       claim: (_db, request, grant, now) => batch.run((raw) => claim(raw, request, grant, now), true),
-      // inside the caller's Kysely transaction, on this same connection
-      claimLocked: async (_trx, taskIds, grant, now) => claimLocked(database, taskIds, grant, now),
       complete: (_db, completion, now, deferrable) => batch.run((raw) => complete(raw, completion, now), !deferrable),
       fail: (_db, failure, now) => batch.run((raw) => fail(raw, failure, now), true),
     },
