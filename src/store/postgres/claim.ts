@@ -162,6 +162,7 @@ interface Claim {
 const claimBatchers = new Batchers<Kysely<Database>, Claim, ClaimedRow[]>(
   (db, line) =>
     new Batcher(line, (claims) => claimTogether(db, claims), {
+      lane: 'claims',
       joins: (batch, next) =>
         next.filter.room === undefined && batch[0].filter.room === undefined && batch.reduce((slots, c) => slots + c.filter.limit, 0) + next.filter.limit <= INLINE_LIMIT,
     }),

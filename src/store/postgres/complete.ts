@@ -163,6 +163,7 @@ interface Outcome {
 const completeBatchers = new Batchers<Kysely<Database>, Done, Outcome>(
   (db, line) =>
     new Batcher(line, (batch) => completeTogether(db, batch), {
+      lane: 'completions',
       // a second completion of one task waits for the next statement, where it is fenced out as it
       // would be alone; so does a second of one cache key, which replaces the first's entry there
       joins: (batch, next) =>
