@@ -43,27 +43,36 @@ async function orrery() {
   const usage = { wallMs: 0, cpuMs: 0, peakRss: 0 };
   // the no-op task: claim one task (which opens its attempt) and record its success — the
   // store calls an `orrery worker` makes per task, without the process it would spawn. Like
-  // the other systems' consumers, it takes whatever job comes first: no `accept` (fitting
-  // tasks into free cores and memory), so on PostgreSQL the claim is one statement.
+  // the other systems' consumers, it takes whatever job comes first: no `room` (fitting tasks
+  // into free cores and memory). And like them it has one job at a time, but asks for the
+  // next while the last one's success is recorded: graphile-worker's worker does not wait for
+  // completeJob before it gets its next job, and an `orrery worker` claims for the slot a task
+  // has left while it records that task's outcome.
+  const scratchRoot = os.tmpdir();
+  const claimOne = () => store.claim({ worker, host, scratchRoot, limit: 1, leaseMs: 30_000 });
   const consumer = async () => {
+    let next = claimOne();
     while (!stopping) {
-      const claims = await store.claim({ worker, host, scratchRoot: os.tmpdir(), limit: 1, leaseMs: 30_000 });
+      const claims = await next;
       if (claims.length === 0) {
         await sleep(5);
+        next = claimOne();
         continue;
       }
-      for (const claim of claims) {
-        const ok = await store.succeed(claim, {
-          cacheKey: `bench-${claim.task.id}`,
-          outputs: {},
-          result: null,
-          exitCode: 0,
-          usage,
-        });
-        if (!ok) throw new Error(`task ${claim.task.id}: success fenced out`);
-        handled += 1;
-      }
+      const [claim] = claims;
+      next = claimOne();
+      const ok = await store.succeed(claim, {
+        cacheKey: `bench-${claim.task.id}`,
+        outputs: {},
+        result: null,
+        exitCode: 0,
+        usage,
+      });
+      if (!ok) throw new Error(`task ${claim.task.id}: success fenced out`);
+      handled += 1;
     }
+    // the claim asked for last is handed back: its task goes to the queue at once
+    for (const claim of await next) await store.requeueLost({ taskId: claim.task.id, leaseToken: claim.leaseToken }, 'benchmark stopped');
   };
   send({ type: 'ready' });
   await nextMessage('go');
