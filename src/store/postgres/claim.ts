@@ -3,14 +3,17 @@
  * FOR UPDATE SKIP LOCKED (concurrent claimers skip each other's rows), mark them running
  * under a fresh lease token, open their attempts, and return each with the results of its
  * upstream tasks and the current versions of its inputs. One round trip, no BEGIN/COMMIT.
- * Claims with one filter that a process makes while another of its statements runs go together
- * as one (batch.ts): each keeps a lease token of its own and gets the tasks of its slots.
+ * Claims with one filter that a process makes while another of its claims runs go together as
+ * one (batch.ts): each keeps a lease token of its own and gets the tasks of its slots. A claim
+ * with a room (a worker's free cores and memory) fits its candidates into it in the same
+ * statement, and goes alone.
  *
  * Parameters: :now, the lease of each slot (:tokens, :expires: slot n is the n-th task
  * locked, in id order, and belongs to the claim whose token it carries), :worker, the
  * attempts' :host and :scratch prefix (sql/attempts.ts, scratchPrefix), the filters :job,
- * :pool, :types when the claims have them, and :limit (the number of slots) when it is not
- * written into the text. Invariants, as in sql/claim.ts: only `queued` tasks whose backoff
+ * :pool, :types when the claims have them, :limit (the number of slots) when it is not
+ * written into the text, and for a room :slots, :free_cpu, :free_memory, :capacity_cpu and
+ * :capacity_memory. Invariants, as in sql/claim.ts: only `queued` tasks whose backoff
  * has passed, none from a paused pool (or while '*' is paused), each claimed once (the
  * UPDATE re-checks the state), attempts numbered after every earlier one, lost ones included.
  */
