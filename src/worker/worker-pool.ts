@@ -232,10 +232,14 @@ export class WorkerPool {
     return claims.length;
   }
 
-  private start(claim: ClaimedTask, now: boolean): void {
+  private start(claim: ClaimedTask, claimedNow: boolean): void {
     const room = this.room;
     const share = room.shareOf(claim.task);
-    // 'ahead': claimed while the room was full, holding nothing yet
+    // claimed for room that was free when the claim was asked for, it may find that room
+    // taken meanwhile (a task waiting in line was let in while the claim ran): it then waits
+    // in line as one claimed ahead does, rather than take cores that are not there
+    const now = claimedNow && room.fits(share);
+    // 'ahead': claimed while the room was full (or taken), holding nothing yet
     let holding: Chain | 'ahead' | null = now ? this.chain(share) : 'ahead';
     // the command it was queued to follow, until it gives its own last command
     let follows: CommandHandle | null = null;

@@ -1,0 +1,82 @@
+/**
+ * The worker pool's room under a slow database: a claim made for free cores can come back
+ * after those cores were taken by a task claimed ahead (staged while the room was full, let
+ * in while the claim ran). Real SQLite store, real launcher and shells; the store's claims
+ * with a room are held back a few milliseconds to widen that window. Each command records
+ * when it ran; at no moment may more cores be busy than the pool has.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PollDispatch } from '../../src/dispatch/dispatch.js';
+import { submitPlan } from '../../src/engine/submit.js';
+import { LocalRepository } from '../../src/files/local-repository.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+import { ProcessRunner } from '../../src/worker/process-runner.js';
+import { WorkerPool } from '../../src/worker/worker-pool.js';
+import { plan, taskType } from '../helpers/plan.js';
+
+describe('worker pool', () => {
+  let dir: string;
+  let store: Store;
+  let runner: ProcessRunner;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orrery-pool-'));
+    store = await openStore(path.join(dir, 'orrery.db'));
+    runner = new ProcessRunner();
+  });
+  afterEach(async () => {
+    await runner.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('never holds more cores than it has when a claim comes back after its room was taken', async () => {
+    const spans = path.join(dir, 'spans.txt');
+    const command = `s=$(date +%s%N); echo $s $(date +%s%N) >> ${spans}`;
+    const job = plan(
+      Array.from({ length: 400 }, (_, i) => ({ name: `t${i}`, params: { i } })),
+      [taskType('t', { command, cpu: 1 })],
+    );
+    const files = new LocalRepository(path.join(dir, 'files'));
+    const { job: record } = await submitPlan(store, files, job, { failFast: false, sourceFile: null, resume: false });
+    // claims for free cores come back late, and staging a task takes a while (its cache
+    // lookup): tasks claimed ahead are still being staged when cores free up, and take them
+    // while the claim made for those cores runs
+    const slow: Store = Object.create(store);
+    slow.claim = async (request) => {
+      const claims = await store.claim(request);
+      if (request.room) await sleep(5);
+      return claims;
+    };
+    slow.findCacheEntry = async (key) => {
+      await sleep(5);
+      return store.findCacheEntry(key);
+    };
+    const pool = new WorkerPool({
+      store: slow,
+      worker: 'test-pool',
+      jobId: record.id,
+      leaseMs: 30_000,
+      lookahead: 16,
+      dispatch: new PollDispatch(100),
+      capacity: { cpu: 2, memory: 1024 ** 3 },
+      context: { files, runner, host: os.hostname(), scratchRoot: path.join(dir, 'scratch'), noCache: false, keepScratch: false },
+      onEvent: () => {},
+    });
+    expect(await pool.run()).toBe('succeeded');
+
+    const ran = fs
+      .readFileSync(spans, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ').map(BigInt));
+    expect(ran).toHaveLength(400);
+    const busyAt = (t: bigint) => ran.filter(([start, end]) => start <= t && t < end).length;
+    expect(Math.max(...ran.map(([start]) => busyAt(start)))).toBeLessThanOrEqual(2);
+  });
+});
