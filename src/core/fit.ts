@@ -26,7 +26,12 @@ export const CPU_EPSILON = 1e-9;
  * memory; nothing for a task that needs more memory than the room has (it fails at once).
  */
 export function shareIn(capacity: Resources, task: Resources): Resources {
-  return task.memory > capacity.memory ? { cpu: 0, memory: 0 } : { cpu: Math.min(task.cpu, capacity.cpu), memory: task.memory };
+  return neverFits(capacity, task) ? { cpu: 0, memory: 0 } : { cpu: Math.min(task.cpu, capacity.cpu), memory: task.memory };
+}
+
+/** The task can never run in a room of this capacity: it needs more memory than the whole room has. */
+export function neverFits(capacity: Resources, task: Resources): boolean {
+  return task.memory > capacity.memory;
 }
 
 /**

@@ -9,7 +9,7 @@
  * in the share it leaves (see worker-pool.ts). The room's books do not change for that:
  * the share passes from one to the other, and is given back by whichever ends last.
  */
-import { CPU_EPSILON as EPSILON, type FreeRoom, type Resources, shareIn } from '../core/fit.js';
+import { CPU_EPSILON as EPSILON, type FreeRoom, neverFits, type Resources, shareIn } from '../core/fit.js';
 
 export type Capacity = Resources;
 
@@ -51,7 +51,7 @@ export class Room<Offer = never> {
 
   /** The task can never run here: it needs more memory than the whole room has. */
   impossible(task: Share): boolean {
-    return task.memory > this.capacity.memory;
+    return neverFits(this.capacity, task);
   }
 
   /** The share a task takes here (core/fit.ts). */

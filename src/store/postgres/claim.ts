@@ -21,7 +21,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { scratchPrefix } from '../sql/attempts.js';
 import { CPU_EPSILON } from '../../core/fit.js';
-import type { ClaimedRow, ClaimFilter, LeaseGrant } from '../sql/claim.js';
+import { type ClaimedRow, type ClaimFilter, candidatesToLock, type LeaseGrant } from '../sql/claim.js';
 import type { ClaimedTask, FileVersion } from '../store.js';
 import { Batcher, Batchers } from './batch.js';
 import { retry } from './retry.js';
@@ -137,19 +137,16 @@ picked AS (
 
 function claimStatement(filter: ClaimFilter): Statement<string> {
   const fits = filter.room !== undefined;
-  const limit = fits ? `fit${candidatesFor(filter.limit)}` : limitInText(filter.limit) ? String(filter.limit) : ':limit::integer';
-  const key = `${filter.jobId !== undefined ? 'j' : ''}${filter.pool !== undefined ? 'p' : ''}${filter.types !== undefined ? 't' : ''}${fits ? 'r' : ''}${limit}`;
+  const limit = fits ? String(candidatesToLock(filter)) : limitInText(filter.limit) ? String(filter.limit) : ':limit::integer';
+  const key = `${filter.jobId !== undefined ? 'j' : ''}${filter.pool !== undefined ? 'p' : ''}${filter.types !== undefined ? 't' : ''}${fits ? 'room' : ''}${limit}`;
   let found = claimStatements.get(key);
   if (!found) {
-    const picked = fits ? fittingPicked(filter, String(candidatesFor(filter.limit))) : `picked AS (\n  ${claimable(filter, 'id, ctid', limit)}\n),`;
+    const picked = fits ? fittingPicked(filter, limit) : `picked AS (\n  ${claimable(filter, 'id, ctid', limit)}\n),`;
     found = statement(fits ? 'claim_fitting' : 'claim', `WITH RECURSIVE ${picked}${CLAIMED}`);
     claimStatements.set(key, found);
   }
   return found;
 }
-
-/** Candidates locked for a claim that fits `slots` tasks into a room. */
-const candidatesFor = (slots: number) => Math.max(slots * 4, 16);
 
 /** One claim as the batch of its filter holds it. */
 interface Claim {

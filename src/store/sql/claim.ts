@@ -59,8 +59,7 @@ export async function claimTasks(trx: Kysely<Database>, dialect: Dialect, reques
     // id order and stops at the limit instead of sorting every queued task
     .where(sql<number>`+not_before`, '<=', now)
     .orderBy('id')
-    // with `room`, a few more than the limit: the worker may skip some that do not fit
-    .limit(request.room ? Math.max(request.limit * 4, 16) : request.limit);
+    .limit(candidatesToLock(request));
   if (request.jobId !== undefined) query = query.where('job_id', '=', request.jobId);
   if (request.pool !== undefined) query = query.where('pool', '=', request.pool);
   if (request.types !== undefined) query = query.where('type', 'in', request.types.length > 0 ? request.types : ['']);
@@ -86,6 +85,14 @@ export async function claimTasks(trx: Kysely<Database>, dialect: Dialect, reques
   await trx.updateTable('tasks').set(running).where('id', 'in', ids).where('state', '=', 'queued').execute();
   const attempts = await openAttempts(trx, dialect, ids, grant, now);
   return taken.map((row) => ({ ...row, ...running, attempt: attempts.get(Number(row.id))! }));
+}
+
+/**
+ * How many candidates a claim locks: with a room a few more than its limit, since the worker
+ * may skip some that do not fit; without one, its limit.
+ */
+export function candidatesToLock(filter: ClaimFilter): number {
+  return filter.room ? Math.max(filter.limit * 4, 16) : filter.limit;
 }
 
 /**
