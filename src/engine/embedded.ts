@@ -13,6 +13,7 @@ import { openStore } from '../store/open.js';
 import type { JobRecord, Store } from '../store/store.js';
 import { processStartTime } from '../worker/process-usage.js';
 import { ProcessRunner, signalGroup } from '../worker/process-runner.js';
+import { scratchLeftovers } from '../worker/scratch-dirs.js';
 import { PollDispatch } from '../dispatch/dispatch.js';
 import { type Capacity, type PoolEvent, WorkerPool } from '../worker/worker-pool.js';
 import { StateLock } from './state-lock.js';
@@ -78,6 +79,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
   // first: it refuses an ORRERY_LAUNCHER it cannot honour before anything is opened
   const runner = new ProcessRunner();
   const lock = StateLock.acquire(options.paths.stateDir);
+  const scratchRoot = path.join(options.paths.stateDir, 'scratch');
   const store = await openStore(options.paths.db).catch((error) => {
     lock.release();
     throw error;
@@ -88,7 +90,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
     throw error;
   });
   try {
-    const requeued = await requeueOrphans(store, options.keepScratch);
+    const requeued = await requeueOrphans(store, scratchRoot, options.keepScratch);
     const { job, resumed } = options.plan
       ? await submitPlan(store, files, options.plan, { failFast: options.failFast, sourceFile: options.sourceFile, resume: !options.noCache })
       : { job: await store.getJob(options.jobRef!), resumed: true };
@@ -111,7 +113,7 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
         files,
         runner,
         host: os.hostname(),
-        scratchRoot: path.join(options.paths.stateDir, 'scratch'),
+        scratchRoot,
         noCache: options.noCache,
         keepScratch: options.keepScratch,
       },
@@ -160,16 +162,17 @@ export async function runEmbedded(options: EmbeddedRunOptions): Promise<Embedded
  */
 /**
  * Re-queues the tasks a dead run left running, kills the processes it left behind, and
- * removes their scratch directories (half-written outputs of attempts now recorded as lost),
+ * removes the scratch directories it left (half-written outputs of attempts now recorded as
+ * lost, and those of attempts recorded as done just before it died, before it emptied them),
  * unless the scratch directories are being kept.
  */
-async function requeueOrphans(store: Store, keepScratch: boolean) {
+async function requeueOrphans(store: Store, scratchRoot: string, keepScratch: boolean) {
   const lost = await store.requeueLost({ worker: EMBEDDED_WORKER }, 'the orrery run holding this task ended without finishing it (killed or crashed)');
   const local = lost.filter((attempt) => attempt.host === os.hostname());
   for (const attempt of local) {
     if (attempt.pid && attempt.pidStart !== null && processStartTime(attempt.pid) === attempt.pidStart) signalGroup(attempt.pid, 'SIGKILL');
   }
-  const scratches = local.map((a) => a.scratch).filter((s): s is string => s !== null);
+  const scratches = [...new Set([...local.map((a) => a.scratch).filter((s): s is string => s !== null), ...scratchLeftovers(scratchRoot)])];
   for (const pid of processesInside(scratches)) signalGroup(pid, 'SIGKILL');
   if (!keepScratch && scratches.length > 0) {
     // SIGKILL takes effect at once, but a process is gone only when the kernel has reaped it:

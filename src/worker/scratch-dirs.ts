@@ -22,6 +22,21 @@ const SPARE = '.spare';
 /** Spare directories kept at most, of each kind; more are removed. */
 const MAX_SPARE = 64;
 
+/**
+ * The directories left in a scratch root besides the spare ones: for a process that owns the
+ * root and has not used it yet, what a run that died left there.
+ */
+export function scratchLeftovers(root: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names.filter((name) => name !== SPARE).map((name) => path.join(root, name));
+}
+
 export class ScratchDirectories {
   private readonly spareRoot: string;
   /** Spare scratch directories: empty but for, perhaps, the kept file. */

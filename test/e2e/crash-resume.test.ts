@@ -121,4 +121,17 @@ describe('kill -9 of orrery run', () => {
     expect(fs.existsSync(path.join(marks, 'ran_2'))).toBe(true);
     expect(fs.existsSync(path.join(marks, 'ran_1'))).toBe(false);
   }, 60_000);
+
+  it('removes a scratch directory a killed run left after recording its task done', async () => {
+    // a run killed between recording a success and emptying the task's scratch directory
+    // leaves the directory behind, its attempt not lost: the next run removes it too
+    p.write('job.yaml', `name: leftover\ntasks: [ { task: t, outputs: { out: o.txt } } ]\ntypes:\n  t: { command: "echo done > {outputs.out}" }\n`);
+    expect(p.orrery('run', 'job.yaml').code).toBe(0);
+    const fs = await import('node:fs');
+    const left = path.join(p.dir, '.orrery', 'scratch', '1-0123456789abcdef01234567');
+    fs.mkdirSync(path.join(left, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(left, 'sub', 'half-written.txt'), 'x');
+    expect(p.orrery('run', 'job.yaml').code).toBe(0);
+    expect(fs.existsSync(left)).toBe(false);
+  });
 });
