@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// the bundled program (scripts/build-cli.mjs): it starts faster than dist/cli/main.js
+import { main } from '../dist/bundle/orrery.js';
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // tsc compiles only the TypeScript in src/; plain JavaScript files that run as they are
 // (the process launcher, src/worker/launcher.cjs) are copied to the same place under dist/,
-// next to the modules that find them with `new URL('./launcher.cjs', import.meta.url)`.
+// where the modules that start them look (dist/worker/launcher.cjs).
 // Part of `npm run build`.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -4,9 +4,9 @@
  * (database, storage, an Orrery server given by --server, including one refusing the token),
  * 130 interrupted (the job stays resumable), 70 an internal error (a bug: please report).
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { InfrastructureError, InvalidDocumentError, InvalidInputError, NotFoundError } from '../core/errors.js';
+import { packageVersion } from '../core/package-root.js';
 import type { GlobalOptions } from './context.js';
 
 /**
@@ -165,11 +165,6 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--pool <pool>', 'only this pool (default: every pool)')
     .action(run(commands.distributed, (m) => (options: GlobalOptions & { pool?: string }) => m.drainCommand(options, false)));
   return program;
-}
-
-function packageVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 function collect(value: string, previous: string[]): string[] {

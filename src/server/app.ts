@@ -2,13 +2,11 @@
  * The HTTP API and the dashboard as one Hono application, over the `Store` port: the same
  * app serves `orrery ui` (the local embedded database) and `orrery server` (a shared one).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { InvalidInputError, NotFoundError } from '../core/errors.js';
+import { packageFile, packageVersion } from '../core/package-root.js';
 import type { JobRecord, Store } from '../store/store.js';
 import { type AuthEnv, type AuthOptions, authenticate } from './auth.js';
 import { type ApiContext, groupEdgeCache, type ProductSource } from './context.js';
@@ -41,13 +39,12 @@ export interface ApiServer {
   close(): void;
 }
 
-/** dist/ui of this package, from src/server or dist/server alike. */
-export const defaultAssetsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/ui');
+/** dist/ui of this package. */
+export const defaultAssetsDir = packageFile('dist/ui');
 
-const packageVersion = (() => {
+const serverVersion = (() => {
   try {
-    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    return packageVersion();
   } catch {
     return 'unknown';
   }
@@ -89,7 +86,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   jobRoutes(app, ctx);
   resultRoutes(app, ctx);
   taskRoutes(app, ctx);
-  liveRoutes(app, ctx, metrics, { version: packageVersion, mode: options.mode ?? 'server' });
+  liveRoutes(app, ctx, metrics, { version: serverVersion, mode: options.mode ?? 'server' });
   app.all('/api/*', (c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}; see docs/dashboard.md for the API` }, 404));
 
   const assets = options.assetsDir ?? defaultAssetsDir;

@@ -9,12 +9,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { InvalidInputError } from '../core/errors.js';
+import { packageFile } from '../core/package-root.js';
 
-/** Both launchers sit next to this module in dist/ (`npm run build` compiles the native one). */
-const NATIVE_LAUNCHER = fileURLToPath(new URL('./launcher', import.meta.url));
-const NODE_LAUNCHER = fileURLToPath(new URL('./launcher.cjs', import.meta.url));
+/** Both launchers are in dist/worker/ (`npm run build` compiles the native one). */
+const NATIVE_LAUNCHER = packageFile('dist/worker/launcher');
+const NODE_LAUNCHER = packageFile('dist/worker/launcher.cjs');
 const HEADER_BYTES = 9;
 const STDERR_TAIL_BYTES = 2048;
 const BASE_ENV = 0x42; // 'B'

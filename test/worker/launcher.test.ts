@@ -302,16 +302,17 @@ describe('the native launcher of an installed package', () => {
 });
 
 describe.each(launchers)('the process running the runner ($name launcher)', ({ name }) => {
-  // a plain Node script that runs commands through ProcessRunner, laid out as in dist/:
-  // the bundled module with the launchers beside it
+  // a plain Node script that runs commands through ProcessRunner, laid out as in a package:
+  // bundled into dist/bundle/, as the command-line program is, with the launchers in dist/worker/
   let dir: string;
   let host: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orrery-runner-host-'));
-    host = path.join(dir, 'runner-host.mjs');
+    host = path.join(dir, 'dist', 'bundle', 'runner-host.mjs');
     esbuild.buildSync({ entryPoints: [path.join(here, 'fixtures', 'runner-host.ts')], outfile: host, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'silent' });
-    fs.copyFileSync(path.join(ROOT, 'src', 'worker', 'launcher.cjs'), path.join(dir, 'launcher.cjs'));
-    if (nativeLauncher) fs.copyFileSync(nativeLauncher, path.join(dir, 'launcher'));
+    fs.mkdirSync(path.join(dir, 'dist', 'worker'));
+    fs.copyFileSync(path.join(ROOT, 'src', 'worker', 'launcher.cjs'), path.join(dir, 'dist', 'worker', 'launcher.cjs'));
+    if (nativeLauncher) fs.copyFileSync(nativeLauncher, path.join(dir, 'dist', 'worker', 'launcher'));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
