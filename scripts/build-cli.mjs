@@ -35,5 +35,10 @@ await esbuild.build({
   external: ['better-sqlite3', 'pg', 'mysql2', '@aws-sdk/*', 'hono', 'hono/*', '@hono/*', 'pino', 'prom-client'],
   // the CommonJS packages inside call require() for Node's own modules
   banner: { js: "import { createRequire as __orreryRequire } from 'node:module'; const require = __orreryRequire(import.meta.url);" },
+  // maps to the modules of dist/<dir>/, which the package ships: an internal error's stack
+  // names their files and lines under NODE_OPTIONS=--enable-source-maps (off by default: it
+  // costs every start some 50 ms)
+  sourcemap: 'linked',
+  sourcesContent: false,
   logLevel: 'warning',
 });
