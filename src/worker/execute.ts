@@ -39,9 +39,11 @@ export interface ExecuteContext {
   /**
    * Resolves when the task may start its processes: at once, or, for a task claimed ahead
    * while the worker was full, when room frees (or the task is aborted) — or with another
-   * task's last command, to start the moment that one ends, in the room it frees.
+   * task's last command to follow, to start the moment that one ends, in the room it frees,
+   * and a signal that takes the task back from behind it. Asked again, `withdrawn`, by a task
+   * so taken back before its command started.
    */
-  waitForRoom?(): Promise<CommandHandle | undefined>;
+  waitForRoom?(withdrawn?: boolean): Promise<Place | undefined>;
   /**
    * The task's last command (its command, or its QC when it has one) has been given to the
    * runner: a task waiting for room may follow it (see waitForRoom).
@@ -57,6 +59,12 @@ export interface ExecuteContext {
    * need not be committed at once (store.ts, CompletionTiming).
    */
   busy?(): boolean;
+}
+
+/** Where a task waits to start: behind another task's last command (see waitForRoom). */
+export interface Place {
+  follows: CommandHandle;
+  withdraw: AbortSignal;
 }
 
 export type ExecuteResult =
@@ -76,10 +84,10 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
   const flusher = setInterval(() => void log.flush().catch(() => {}), 500);
   try {
     const prepared = await prepareScratch(claim, attempt.number, scratch, ctx.files, ctx.scratchDirs);
-    const after = await ctx.waitForRoom?.();
+    let place = await ctx.waitForRoom?.();
     if (signal.aborted) return { outcome: 'fenced' };
-    // `last`: no command of this task follows; `after`: the command to start after (waitForRoom)
-    const run = async (command: string, last: boolean, after?: CommandHandle, onBegin?: () => void) => {
+    // `last`: no command of this task follows; `place`: the command to start after (waitForRoom)
+    const run = async (command: string, last: boolean, place?: Place, onBegin?: () => void) => {
       // the pid serves to find the processes of a worker that died; a command that ends
       // within PID_RECORD_DELAY_MS needs no record (nor does a resumed run need it to find
       // the young ones: it also looks for processes by scratch directory)
@@ -95,7 +103,8 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
           onSpawn: (pid) => {
             recording = setTimeout(() => void ctx.store.recordProcess(attempt.id, pid, processStartTime(pid)).catch(() => {}), PID_RECORD_DELAY_MS);
           },
-          after,
+          after: place?.follows,
+          withdraw: place?.withdraw,
           onLaunch: last ? ctx.onLastCommand : undefined,
           onBegin,
         });
@@ -103,7 +112,14 @@ export async function executeTask(claim: ClaimedTask, ctx: ExecuteContext, signa
         clearTimeout(recording);
       }
     };
-    const outcome = await run(prepared.command, !prepared.qc, after, () => ctx.onStart?.(claim, attempt.number));
+    const begin = () => ctx.onStart?.(claim, attempt.number);
+    let outcome = await run(prepared.command, !prepared.qc, place, begin);
+    // taken back from behind a command that runs long: it waits for room again
+    while (outcome.withdrawn) {
+      place = await ctx.waitForRoom?.(true);
+      if (signal.aborted) return { outcome: 'fenced' };
+      outcome = await run(prepared.command, !prepared.qc, place, begin);
+    }
     if (outcome.exitCode !== 0 || !prepared.qc) ctx.onProcessesEnded?.();
     const usage: Usage = { wallMs: outcome.wallMs, cpuMs: outcome.cpuMs, peakRss: outcome.peakRss };
     if (outcome.aborted) return { outcome: 'fenced' };

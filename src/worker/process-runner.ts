@@ -34,6 +34,12 @@ export class ProcessRunner implements Runner {
   run(spec: RunSpec): Promise<RunOutcome> {
     return new Promise((resolve, reject) => {
       const command = new RunningCommand(spec, this, resolve, reject);
+      // taken back before it was given to the launcher: the command it was to follow may have
+      // ended already, and it would start at once
+      if (spec.withdraw?.aborted) {
+        command.dropped();
+        return;
+      }
       try {
         command.id = this.launcher.launch(spec, command, spec.after);
       } catch (error) {
@@ -80,8 +86,12 @@ class RunningCommand implements LaunchHandlers {
     private readonly reject: (error: Error) => void,
   ) {}
 
-  /** Once launched: an abort of the spec's signal stops the command, or cancels its wait. */
+  /**
+   * Once launched: an abort of the spec's signal stops the command, or cancels its wait; a
+   * withdrawal cancels its wait only.
+   */
   watchAbort(): void {
+    this.spec.withdraw?.addEventListener('abort', this.withdraw, { once: true });
     if (this.spec.signal.aborted) this.handleEvent();
     else this.spec.signal.addEventListener('abort', this, { once: true });
   }
@@ -93,6 +103,10 @@ class RunningCommand implements LaunchHandlers {
     this.kill();
   }
 
+  private readonly withdraw = (): void => {
+    if (!this.begunYet) this.runner.cancel(this.id);
+  };
+
   begun(): void {
     this.begunYet = true;
     this.startedAt = performance.now();
@@ -100,9 +114,11 @@ class RunningCommand implements LaunchHandlers {
     this.spec.onBegin?.();
   }
 
+  /** It never started: aborted, or withdrawn, while it waited. */
   dropped(): void {
     this.settle();
-    this.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true, wallMs: 0, cpuMs: null, peakRss: null });
+    const aborted = this.aborted || this.spec.signal.aborted;
+    this.resolve({ exitCode: null, signal: null, timedOut: false, aborted, withdrawn: !aborted, wallMs: 0, cpuMs: null, peakRss: null });
   }
 
   timeUp(): void {
@@ -140,6 +156,7 @@ class RunningCommand implements LaunchHandlers {
       signal: exitSignal,
       timedOut: this.timedOut,
       aborted: this.aborted,
+      withdrawn: false,
       wallMs: Math.round(performance.now() - this.startedAt),
       cpuMs: cpuMicros === null ? null : Math.round(cpuMicros / 1000),
       peakRss: measured === null || sampled === null ? (measured ?? sampled) : Math.max(measured, sampled),
@@ -167,6 +184,7 @@ class RunningCommand implements LaunchHandlers {
     if (this.timeout) clearTimeout(this.timeout);
     if (this.killTimer) clearTimeout(this.killTimer);
     this.spec.signal.removeEventListener('abort', this);
+    this.spec.withdraw?.removeEventListener('abort', this.withdraw);
     return this.tree === null ? null : this.runner.memory.unwatch(this.tree);
   }
 }

@@ -17,6 +17,14 @@ export interface RunSpec {
    * does, rather than now. The timeout and the wall time count from then.
    */
   after?: CommandHandle;
+  /**
+   * With `after`: aborting it while the command still waits takes the command back — it never
+   * starts, and run() resolves `withdrawn` — so the caller can start it elsewhere when the
+   * command it follows turns out to run long. Once the command has begun it changes nothing.
+   * A command withdrawn counts as ended for those that follow it, which start then: withdraw
+   * those first.
+   */
+  withdraw?: AbortSignal;
   /** Called within run() with the command's handle, for a later run to follow it. */
   onLaunch?(handle: CommandHandle): void;
   /** The command is starting: at once, or when `after` has ended. */
@@ -33,6 +41,8 @@ export interface RunOutcome {
   signal: string | null;
   timedOut: boolean;
   aborted: boolean;
+  /** Taken back (RunSpec.withdraw) before it started: nothing ran. */
+  withdrawn: boolean;
   wallMs: number;
   cpuMs: number | null;
   peakRss: number | null;

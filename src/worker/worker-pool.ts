@@ -23,14 +23,17 @@
  * other's ends, in the cores and memory it leaves — a chain of tasks holding one share, up
  * to CHAIN_LENGTH long (one running, the others queued behind it). The cores then do not
  * wait for this process to hear of an end and start the next command, which for commands
- * of a millisecond or two was half of the time. The cost: a task queued behind one that
- * then runs long starts when that one ends, although room may have freed elsewhere.
+ * of a millisecond or two was half of the time. A task queued behind one that then runs
+ * long would start only when that one ends, although room may free elsewhere: once no task
+ * of a chain has ended for FOLLOW_PATIENCE_MS, the tasks queued in it are taken back (the
+ * launcher drops a command that has not started, request C) and wait in line again, where
+ * the next chain that moves or the next share freed takes them.
  */
 import { formatBytes } from '../core/bytes.js';
 import { isConnectionError, OutageReporter } from '../store/outage.js';
 import type { ClaimedTask, Store } from '../store/store.js';
 import type { Dispatch } from '../dispatch/dispatch.js';
-import { type ExecuteContext, type ExecuteResult, executeTask } from './execute.js';
+import { type ExecuteContext, type ExecuteResult, executeTask, type Place } from './execute.js';
 import { TASK_FILE } from './protocol.js';
 import { type Capacity, Room, sameShare, type Share } from './room.js';
 import type { CommandHandle } from './runner.js';
@@ -86,22 +89,38 @@ interface Chain {
   holders: number;
   /** The last command of the chain's last task, for the next task to follow; null while that task has yet to give it. */
   tail: CommandHandle | null;
+  /** What takes back each task queued in the chain whose command has not started, in the order they joined. */
+  queued: AbortController[];
+  /** When a task of the chain last ended, or the chain began. */
+  lastEnd: number;
+  /** Set while tasks are queued: takes them back once the chain has not moved for FOLLOW_PATIENCE_MS. */
+  watch: NodeJS.Timeout | null;
+  /** Its queued tasks were taken back (the task running runs long): none joins it any more. */
+  stalled: boolean;
 }
 
 /** A chain offered to a task waiting for room: it joins the chain, after this command. */
 interface Offer {
   chain: Chain;
   after: CommandHandle;
+  withdrawal: AbortController;
 }
 
 /**
  * Tasks in one chain at most: the one running and four queued behind it. Each queued command
  * covers for the orrery process while it is busy elsewhere (a commit, a claim): with two
  * queued, the cores of a 2-core fan-out of `true` stood idle 16–22% of the time, with four
- * 14–16%, about as much as `xargs -P 2` leaves (13%). The cost grows with it: up to four tasks
- * wait behind one that turns out to run long.
+ * 14–16%, about as much as `xargs -P 2` leaves (13%). Tasks queued behind one that turns
+ * out to run long are taken back after FOLLOW_PATIENCE_MS.
  */
 const CHAIN_LENGTH = 5;
+
+/**
+ * A chain none of whose tasks ended for this long holds one that runs long: the tasks queued
+ * behind it are taken back and start wherever room frees instead (chains form only while
+ * tasks end within milliseconds of each other).
+ */
+const FOLLOW_PATIENCE_MS = 50;
 
 /** Tasks held ahead: as many as ended within this long (at least one, at most `lookahead`). */
 const AHEAD_WINDOW_MS = 50;
@@ -249,6 +268,8 @@ export class WorkerPool {
     let holding: Chain | 'ahead' | null = now ? this.chain(share) : 'ahead';
     // the command it was queued to follow, until it gives its own last command
     let follows: CommandHandle | null = null;
+    // what takes it back from the chain it was queued in, until its command starts
+    let queuedAs: AbortController | null = null;
     if (now) room.take(share);
     else this.ahead += 1;
     const impossible = room.impossible(claim.task)
@@ -261,40 +282,52 @@ export class WorkerPool {
       else if (holding !== null) {
         this.ended();
         const chain = holding;
-        chain.holders -= 1;
+        chain.lastEnd = performance.now();
         // it ended before giving its last command: the next task follows the one it followed
         if (chain.tail === null && follows !== null) chain.tail = follows;
+        this.leave(chain, queuedAs);
         if (chain.holders > 0) this.extend(chain);
-        else {
-          this.chains.delete(chain);
-          room.give(chain.share);
-        }
       }
       holding = null;
+      queuedAs = null;
       this.signalled = true;
       this.wake?.();
     };
-    const waitForRoom = async (): Promise<CommandHandle | undefined> => {
+    const queuedIn = (chain: Chain, after: CommandHandle, withdrawal: AbortController): Place => {
+      holding = chain;
+      follows = after;
+      queuedAs = withdrawal;
+      return { follows: after, withdraw: withdrawal.signal };
+    };
+    const waitForRoom = async (withdrawn = false): Promise<Place | undefined> => {
+      if (withdrawn && holding !== null && holding !== 'ahead') {
+        // taken back from a chain that stalled, before its command started: in line again
+        this.leave(holding, queuedAs);
+        holding = 'ahead';
+        follows = null;
+        queuedAs = null;
+        this.ahead += 1;
+      }
       if (holding !== 'ahead') return undefined;
       const open = this.openChain(share);
       if (open) {
         this.ahead -= 1;
-        holding = open;
-        follows = this.join(open);
-        return follows;
+        const withdrawal = new AbortController();
+        return queuedIn(open, this.join(open, withdrawal), withdrawal);
       }
       // still counted ahead while in line, so that no more are claimed meanwhile
       const admission = await room.wait(share, abort.signal);
       this.ahead -= 1;
       if (admission === 'aborted') holding = null;
       else if (admission === 'admitted') holding = this.chain(share);
-      else {
-        // extend() counted it among the chain's holders already
-        holding = admission.follows.chain;
-        follows = admission.follows.after;
-        return follows;
-      }
+      // extend() counted it among the chain's holders already
+      else return queuedIn(admission.follows.chain, admission.follows.after, admission.follows.withdrawal);
       return undefined;
+    };
+    // its command has started: there is nothing to take back any more
+    const begun = () => {
+      if (queuedAs !== null && holding !== null && holding !== 'ahead') unqueue(holding, queuedAs);
+      queuedAs = null;
     };
     const onLastCommand = (handle: CommandHandle) => {
       if (holding === null || holding === 'ahead') return;
@@ -308,7 +341,10 @@ export class WorkerPool {
       scratchDirs: this.scratchDirs,
       impossible,
       waitForRoom,
-      onStart: (c, attempt) => this.options.onEvent({ kind: 'started', task: c.task, attempt }),
+      onStart: (c, attempt) => {
+        begun();
+        this.options.onEvent({ kind: 'started', task: c.task, attempt });
+      },
       onProcessesEnded: release,
       onLastCommand,
       busy: () => room.full,
@@ -350,23 +386,54 @@ export class WorkerPool {
 
   /** A chain of one task, which took its share from the room. */
   private chain(share: Share): Chain {
-    const chain = { share, holders: 1, tail: null };
+    const chain: Chain = { share, holders: 1, tail: null, queued: [], lastEnd: performance.now(), watch: null, stalled: false };
     this.chains.add(chain);
     return chain;
   }
 
   /** Offers the chain to the task first in line for room, if it may grow (see the top of the file). */
   private extend(chain: Chain): void {
-    if (chain.tail === null || chain.holders >= CHAIN_LENGTH || !this.relaying()) return;
-    if (this.room.offer(chain.share, { chain, after: chain.tail })) this.join(chain);
+    if (chain.tail === null || chain.stalled || chain.holders >= CHAIN_LENGTH || !this.relaying()) return;
+    const withdrawal = new AbortController();
+    if (this.room.offer(chain.share, { chain, after: chain.tail, withdrawal })) this.join(chain, withdrawal);
   }
 
   /** A task joins the chain, behind its tail: returns the command it follows. */
-  private join(chain: Chain): CommandHandle {
+  private join(chain: Chain, withdrawal: AbortController): CommandHandle {
     const after = chain.tail!;
     chain.holders += 1;
     chain.tail = null;
+    chain.queued.push(withdrawal);
+    chain.watch ??= setTimeout(() => this.checkStalled(chain), FOLLOW_PATIENCE_MS);
     return after;
+  }
+
+  /**
+   * Takes back the tasks queued in a chain that has not moved for FOLLOW_PATIENCE_MS, the
+   * last first: a command taken back lets the one queued behind it start, and there is none.
+   */
+  private checkStalled(chain: Chain): void {
+    chain.watch = null;
+    if (chain.queued.length === 0 || chain.holders === 0) return;
+    const still = performance.now() - chain.lastEnd;
+    if (still < FOLLOW_PATIENCE_MS) {
+      chain.watch = setTimeout(() => this.checkStalled(chain), FOLLOW_PATIENCE_MS - still);
+      return;
+    }
+    chain.stalled = true;
+    const queued = chain.queued;
+    chain.queued = [];
+    for (const withdrawal of queued.reverse()) withdrawal.abort();
+  }
+
+  /** A task of the chain has ended, or was taken back: the last to leave gives the share back. */
+  private leave(chain: Chain, queuedAs: AbortController | null): void {
+    if (queuedAs !== null) unqueue(chain, queuedAs);
+    chain.holders -= 1;
+    if (chain.holders > 0) return;
+    this.chains.delete(chain);
+    if (chain.watch !== null) clearTimeout(chain.watch);
+    this.room.give(chain.share);
   }
 
   /**
@@ -376,7 +443,7 @@ export class WorkerPool {
   private openChain(share: Share): Chain | null {
     if (this.room.waiting > 0 || this.room.fits(share) || !this.relaying()) return null;
     for (const chain of this.chains) {
-      if (chain.tail !== null && chain.holders < CHAIN_LENGTH && sameShare(chain.share, share)) return chain;
+      if (chain.tail !== null && !chain.stalled && chain.holders < CHAIN_LENGTH && sameShare(chain.share, share)) return chain;
     }
     return null;
   }
@@ -444,4 +511,10 @@ export class WorkerPool {
   private unreachable(error: Error): void {
     this.outage.failed(error);
   }
+}
+
+/** A task queued in the chain has started, ended or been taken back. */
+function unqueue(chain: Chain, withdrawal: AbortController): void {
+  const at = chain.queued.indexOf(withdrawal);
+  if (at !== -1) chain.queued.splice(at, 1);
 }

@@ -99,6 +99,42 @@ describe.each(launchers)('commands that follow another, through the $name launch
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('never start when withdrawn while they wait, the last first, and the one they follow carries on', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orrery-withdraw-'));
+    const first = begin(runner, 'sleep 0.4; echo first');
+    const withdrawSecond = new AbortController();
+    const withdrawThird = new AbortController();
+    const second = begin(runner, `touch ${path.join(dir, 'second')}`, { after: first.handle, withdraw: withdrawSecond.signal });
+    const third = begin(runner, `touch ${path.join(dir, 'third')}`, { after: second.handle, withdraw: withdrawThird.signal });
+    await sleep(100);
+    // the last first: a command withdrawn lets the one that follows it start
+    withdrawThird.abort();
+    withdrawSecond.abort();
+    expect(await third.outcome).toMatchObject({ exitCode: null, aborted: false, withdrawn: true });
+    expect(await second.outcome).toMatchObject({ exitCode: null, aborted: false, withdrawn: true });
+    expect(await first.outcome).toMatchObject({ exitCode: 0, withdrawn: false });
+    expect(first.lines).toEqual([['stdout', 'first']]);
+    await sleep(100);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    // withdrawn before it was launched, it is never given to the launcher, not even once the
+    // command it was to follow has ended (it would start at once)
+    let begun = false;
+    const late = spec(`touch ${path.join(dir, 'late')}`, { after: first.handle, withdraw: withdrawSecond.signal, onBegin: () => (begun = true) });
+    expect(await runner.run(late.s)).toMatchObject({ exitCode: null, withdrawn: true });
+    await sleep(100);
+    expect(begun).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('run on when withdrawn after they began', async () => {
+    const first = begin(runner, 'true');
+    const withdraw = new AbortController();
+    const { s, lines } = spec('sleep 0.2; echo ran', { after: first.handle, withdraw: withdraw.signal, onBegin: () => withdraw.abort() });
+    expect(await runner.run(s)).toMatchObject({ exitCode: 0, aborted: false, withdrawn: false });
+    expect(lines).toEqual([['stdout', 'ran']]);
+  });
+
   it('are stopped like any other when aborted after they began', async () => {
     const first = begin(runner, 'true');
     const abort = new AbortController();

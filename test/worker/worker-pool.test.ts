@@ -1,9 +1,14 @@
 /**
- * The worker pool's room under a slow database: a claim made for free cores can come back
- * after those cores were taken by a task claimed ahead (staged while the room was full, let
- * in while the claim ran). Real SQLite store, real launcher and shells; the store's claims
- * with a room are held back a few milliseconds to widen that window. Each command records
- * when it ran; at no moment may more cores be busy than the pool has.
+ * The worker pool, with a real SQLite store, the real launcher and shells.
+ *
+ * Its room under a slow database: a claim made for free cores can come back after those
+ * cores were taken by a task claimed ahead (staged while the room was full, let in while the
+ * claim ran); the store's claims with a room are held back a few milliseconds to widen that
+ * window. Each command records when it ran; at no moment may more cores be busy than the
+ * pool has.
+ *
+ * Its chains of short tasks: a task that turns out to run long holds up none of the tasks
+ * queued behind it for longer than FOLLOW_PATIENCE_MS.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +40,22 @@ describe('worker pool', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Runs the job with 2 cores, as `orrery run --cores 2` would, until it ends. */
+  function runPool(through: Store, jobId: number, files: LocalRepository) {
+    const pool = new WorkerPool({
+      store: through,
+      worker: 'test-pool',
+      jobId,
+      leaseMs: 30_000,
+      lookahead: 16,
+      dispatch: new PollDispatch(100),
+      capacity: { cpu: 2, memory: 1024 ** 3 },
+      context: { files, runner, host: os.hostname(), scratchRoot: path.join(dir, 'scratch'), noCache: false, keepScratch: false },
+      onEvent: () => {},
+    });
+    return pool.run();
+  }
+
   it('never holds more cores than it has when a claim comes back after its room was taken', async () => {
     const spans = path.join(dir, 'spans.txt');
     const command = `s=$(date +%s%N); echo $s $(date +%s%N) >> ${spans}`;
@@ -57,18 +78,7 @@ describe('worker pool', () => {
       await sleep(5);
       return store.findCacheEntry(key);
     };
-    const pool = new WorkerPool({
-      store: slow,
-      worker: 'test-pool',
-      jobId: record.id,
-      leaseMs: 30_000,
-      lookahead: 16,
-      dispatch: new PollDispatch(100),
-      capacity: { cpu: 2, memory: 1024 ** 3 },
-      context: { files, runner, host: os.hostname(), scratchRoot: path.join(dir, 'scratch'), noCache: false, keepScratch: false },
-      onEvent: () => {},
-    });
-    expect(await pool.run()).toBe('succeeded');
+    expect(await runPool(slow, record.id, files)).toBe('succeeded');
 
     const ran = fs
       .readFileSync(spans, 'utf8')
@@ -78,5 +88,32 @@ describe('worker pool', () => {
     expect(ran).toHaveLength(400);
     const busyAt = (t: bigint) => ran.filter(([start, end]) => start <= t && t < end).length;
     expect(Math.max(...ran.map(([start]) => busyAt(start)))).toBeLessThanOrEqual(2);
+  });
+
+  it('starts the tasks queued behind one that runs long elsewhere', async () => {
+    const ends = path.join(dir, 'ends.txt');
+    // task 100 of a stream of short ones sleeps: the tasks queued behind it in its chain
+    // are taken back and run on the other core while it sleeps
+    const command = `s=$(date +%s%N); if [ {params.i} = 100 ]; then sleep 2; fi; echo {params.i} $s $(date +%s%N) >> ${ends}`;
+    const job = plan(
+      Array.from({ length: 300 }, (_, i) => ({ name: `t${i}`, params: { i } })),
+      [taskType('t', { command, cpu: 1 })],
+    );
+    const files = new LocalRepository(path.join(dir, 'files'));
+    const { job: record } = await submitPlan(store, files, job, { failFast: false, sourceFile: null, resume: false });
+    expect(await runPool(store, record.id, files)).toBe('succeeded');
+
+    const ran = fs
+      .readFileSync(ends, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([i, start, end]) => ({ i: Number(i), start: BigInt(start), end: BigInt(end) }));
+    expect(new Set(ran.map((r) => r.i)).size).toBe(300);
+    const slow = ran.find((r) => r.i === 100)!;
+    expect(ran.filter((r) => r.i !== 100 && r.end > slow.end).map((r) => r.i), 'tasks that ended after the long one').toEqual([]);
+    // and those taken back started in room that was free: never more than two at once
+    const busyAt = (t: bigint) => ran.filter(({ start, end }) => start <= t && t < end).length;
+    expect(Math.max(...ran.map(({ start }) => busyAt(start)))).toBeLessThanOrEqual(2);
   });
 });
