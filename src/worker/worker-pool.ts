@@ -25,9 +25,10 @@
  * wait for this process to hear of an end and start the next command, which for commands
  * of a millisecond or two was half of the time. A task queued behind one that then runs
  * long would start only when that one ends, although room may free elsewhere: once no task
- * of a chain has ended for FOLLOW_PATIENCE_MS, the tasks queued in it are taken back (the
- * launcher drops a command that has not started, request C) and wait in line again, where
- * the next chain that moves or the next share freed takes them.
+ * of a chain has ended for a while (patience(): four times as long as tasks have been
+ * running, 50 ms at least), the tasks queued in it are taken back (the launcher drops a
+ * command that has not started, request C) and wait in line again, where the next chain
+ * that moves or the next share freed takes them.
  */
 import { formatBytes } from '../core/bytes.js';
 import { isConnectionError, OutageReporter } from '../store/outage.js';
@@ -93,7 +94,7 @@ interface Chain {
   queued: AbortController[];
   /** When a task of the chain last ended, or the chain began. */
   lastEnd: number;
-  /** Set while tasks are queued: takes them back once the chain has not moved for FOLLOW_PATIENCE_MS. */
+  /** Set while tasks are queued: takes them back once the chain has not moved for patience(). */
   watch: NodeJS.Timeout | null;
   /** Its queued tasks were taken back (the task running runs long): none joins it any more. */
   stalled: boolean;
@@ -111,16 +112,20 @@ interface Offer {
  * covers for the orrery process while it is busy elsewhere (a commit, a claim): with two
  * queued, the cores of a 2-core fan-out of `true` stood idle 16–22% of the time, with four
  * 14–16%, about as much as `xargs -P 2` leaves (13%). Tasks queued behind one that turns
- * out to run long are taken back after FOLLOW_PATIENCE_MS.
+ * out to run long are taken back (see patience()).
  */
 const CHAIN_LENGTH = 5;
 
 /**
- * A chain none of whose tasks ended for this long holds one that runs long: the tasks queued
- * behind it are taken back and start wherever room frees instead (chains form only while
- * tasks end within milliseconds of each other).
+ * A chain none of whose tasks ended for FOLLOW_PATIENCE times as long as tasks have been
+ * running (the median of the last RUN_TIMES), and for FOLLOW_PATIENCE_MS at least, holds one
+ * that runs long: the tasks queued behind it are taken back and start wherever room frees
+ * instead. Relative, since chains form whenever tasks end within milliseconds of each other,
+ * which many cores running tasks of 100 ms do as well as two running tasks of 1 ms.
  */
+const FOLLOW_PATIENCE = 4;
 const FOLLOW_PATIENCE_MS = 50;
+const RUN_TIMES = 15;
 
 /** Tasks held ahead: as many as ended within this long (at least one, at most `lookahead`). */
 const AHEAD_WINDOW_MS = 50;
@@ -139,6 +144,8 @@ export class WorkerPool {
   private ahead = 0;
   /** When the last tasks' processes ended (at most `lookahead` of them), oldest first. */
   private readonly recentEnds: number[] = [];
+  /** How long the last RUN_TIMES tasks' processes ran, in ms, oldest first. */
+  private readonly runTimes: number[] = [];
   private wake: (() => void) | null = null;
   /** Set when a task ended since the last claim, so an idle wait returns at once. */
   private signalled = false;
@@ -270,6 +277,8 @@ export class WorkerPool {
     let follows: CommandHandle | null = null;
     // what takes it back from the chain it was queued in, until its command starts
     let queuedAs: AbortController | null = null;
+    // when its command started
+    let begunAt: number | null = null;
     if (now) room.take(share);
     else this.ahead += 1;
     const impossible = room.impossible(claim.task)
@@ -280,9 +289,10 @@ export class WorkerPool {
     const release = () => {
       if (holding === 'ahead') this.ahead -= 1;
       else if (holding !== null) {
-        this.ended();
+        const now = performance.now();
+        this.ended(begunAt === null ? null : now - begunAt);
         const chain = holding;
-        chain.lastEnd = performance.now();
+        chain.lastEnd = now;
         // it ended before giving its last command: the next task follows the one it followed
         if (chain.tail === null && follows !== null) chain.tail = follows;
         this.leave(chain, queuedAs);
@@ -326,6 +336,7 @@ export class WorkerPool {
     };
     // its command has started: there is nothing to take back any more
     const begun = () => {
+      begunAt = performance.now();
       if (queuedAs !== null && holding !== null && holding !== 'ahead') unqueue(holding, queuedAs);
       queuedAs = null;
     };
@@ -404,20 +415,21 @@ export class WorkerPool {
     chain.holders += 1;
     chain.tail = null;
     chain.queued.push(withdrawal);
-    chain.watch ??= setTimeout(() => this.checkStalled(chain), FOLLOW_PATIENCE_MS);
+    chain.watch ??= setTimeout(() => this.checkStalled(chain), this.patience());
     return after;
   }
 
   /**
-   * Takes back the tasks queued in a chain that has not moved for FOLLOW_PATIENCE_MS, the
+   * Takes back the tasks queued in a chain that has not moved for patience(), the
    * last first: a command taken back lets the one queued behind it start, and there is none.
    */
   private checkStalled(chain: Chain): void {
     chain.watch = null;
     if (chain.queued.length === 0 || chain.holders === 0) return;
     const still = performance.now() - chain.lastEnd;
-    if (still < FOLLOW_PATIENCE_MS) {
-      chain.watch = setTimeout(() => this.checkStalled(chain), FOLLOW_PATIENCE_MS - still);
+    const patience = this.patience();
+    if (still < patience) {
+      chain.watch = setTimeout(() => this.checkStalled(chain), patience - still);
       return;
     }
     chain.stalled = true;
@@ -453,10 +465,21 @@ export class WorkerPool {
     return this.wantedAhead() >= 2;
   }
 
-  private ended(): void {
+  /** A task's processes ended, having run `ranMs` (null: they never started). */
+  private ended(ranMs: number | null): void {
     if ((this.options.lookahead ?? 0) === 0) return;
     this.recentEnds.push(performance.now());
     if (this.recentEnds.length > this.options.lookahead!) this.recentEnds.shift();
+    if (ranMs === null) return;
+    this.runTimes.push(ranMs);
+    if (this.runTimes.length > RUN_TIMES) this.runTimes.shift();
+  }
+
+  /** How long a chain may go without an end before its queued tasks are taken back. */
+  private patience(): number {
+    const sorted = [...this.runTimes].sort((a, b) => a - b);
+    const typical = sorted.length === 0 ? 0 : sorted[sorted.length >> 1];
+    return Math.max(FOLLOW_PATIENCE_MS, FOLLOW_PATIENCE * typical);
   }
 
   private async heartbeat(): Promise<void> {

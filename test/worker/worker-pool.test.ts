@@ -21,6 +21,7 @@ import { LocalRepository } from '../../src/files/local-repository.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { ProcessRunner } from '../../src/worker/process-runner.js';
+import type { Runner } from '../../src/worker/runner.js';
 import { WorkerPool } from '../../src/worker/worker-pool.js';
 import { plan, taskType } from '../helpers/plan.js';
 
@@ -40,8 +41,8 @@ describe('worker pool', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs the job with 2 cores, as `orrery run --cores 2` would, until it ends. */
-  function runPool(through: Store, jobId: number, files: LocalRepository) {
+  /** Runs the job as `orrery run --cores N` would (2 by default), until it ends. */
+  function runPool(through: Store, jobId: number, files: LocalRepository, { cores = 2, via = runner as Runner } = {}) {
     const pool = new WorkerPool({
       store: through,
       worker: 'test-pool',
@@ -49,11 +50,18 @@ describe('worker pool', () => {
       leaseMs: 30_000,
       lookahead: 16,
       dispatch: new PollDispatch(100),
-      capacity: { cpu: 2, memory: 1024 ** 3 },
-      context: { files, runner, host: os.hostname(), scratchRoot: path.join(dir, 'scratch'), noCache: false, keepScratch: false },
+      capacity: { cpu: cores, memory: 1024 ** 3 },
+      context: { files, runner: via, host: os.hostname(), scratchRoot: path.join(dir, 'scratch'), noCache: false, keepScratch: false },
       onEvent: () => {},
     });
     return pool.run();
+  }
+
+  /** The runner, counting the commands taken back before they started. */
+  function countingWithdrawals(): { via: Runner; withdrawn: () => number } {
+    let withdrawn = 0;
+    const via: Runner = { run: (spec) => runner.run(spec).then((outcome) => ((withdrawn += outcome.withdrawn ? 1 : 0), outcome)) };
+    return { via, withdrawn: () => withdrawn };
   }
 
   it('never holds more cores than it has when a claim comes back after its room was taken', async () => {
@@ -101,7 +109,9 @@ describe('worker pool', () => {
     );
     const files = new LocalRepository(path.join(dir, 'files'));
     const { job: record } = await submitPlan(store, files, job, { failFast: false, sourceFile: null, resume: false });
-    expect(await runPool(store, record.id, files)).toBe('succeeded');
+    const counting = countingWithdrawals();
+    expect(await runPool(store, record.id, files, { via: counting.via })).toBe('succeeded');
+    expect(counting.withdrawn()).toBeGreaterThan(0);
 
     const ran = fs
       .readFileSync(ends, 'utf8')
@@ -115,5 +125,19 @@ describe('worker pool', () => {
     // and those taken back started in room that was free: never more than two at once
     const busyAt = (t: bigint) => ran.filter(({ start, end }) => start <= t && t < end).length;
     expect(Math.max(...ran.map(({ start }) => busyAt(start)))).toBeLessThanOrEqual(2);
+  });
+
+  it('takes back no task from chains of tasks that all run a while', async () => {
+    // eight cores of 100 ms commands end within milliseconds of each other, so chains form,
+    // but no chain stalls: each goes as long without an end as its tasks run
+    const job = plan(
+      Array.from({ length: 160 }, (_, i) => ({ name: `t${i}`, params: { i } })),
+      [taskType('t', { command: 'sleep 0.1', cpu: 1 })],
+    );
+    const files = new LocalRepository(path.join(dir, 'files'));
+    const { job: record } = await submitPlan(store, files, job, { failFast: false, sourceFile: null, resume: false });
+    const counting = countingWithdrawals();
+    expect(await runPool(store, record.id, files, { cores: 8, via: counting.via })).toBe('succeeded');
+    expect(counting.withdrawn()).toBe(0);
   });
 });
