@@ -53,7 +53,8 @@ function usage(message) {
 }
 
 const options = parseArgs(process.argv.slice(2));
-if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
+// bin/orrery.js runs the bundled command; some benchmarks import the modules of dist/ too
+if (!fs.existsSync(path.join(ROOT, 'dist', 'bundle', 'orrery.js')) || !fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
   process.stderr.write('bench/run.mjs: dist/ is missing: run `npm run build` first (or `npm run bench`, which builds)\n');
   process.exit(2);
 }
