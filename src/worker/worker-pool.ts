@@ -289,10 +289,10 @@ export class WorkerPool {
     const release = () => {
       if (holding === 'ahead') this.ahead -= 1;
       else if (holding !== null) {
-        const now = performance.now();
-        this.ended(begunAt === null ? null : now - begunAt);
+        const endedAt = performance.now();
+        this.ended(endedAt, begunAt === null ? null : endedAt - begunAt);
         const chain = holding;
-        chain.lastEnd = now;
+        chain.lastEnd = endedAt;
         // it ended before giving its last command: the next task follows the one it followed
         if (chain.tail === null && follows !== null) chain.tail = follows;
         this.leave(chain, queuedAs);
@@ -465,10 +465,10 @@ export class WorkerPool {
     return this.wantedAhead() >= 2;
   }
 
-  /** A task's processes ended, having run `ranMs` (null: they never started). */
-  private ended(ranMs: number | null): void {
+  /** A task's processes ended at `at`, having run `ranMs` (null: they never started). */
+  private ended(at: number, ranMs: number | null): void {
     if ((this.options.lookahead ?? 0) === 0) return;
-    this.recentEnds.push(performance.now());
+    this.recentEnds.push(at);
     if (this.recentEnds.length > this.options.lookahead!) this.recentEnds.shift();
     if (ranMs === null) return;
     this.runTimes.push(ranMs);
