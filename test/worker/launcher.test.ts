@@ -19,6 +19,8 @@ const spec = runSpec;
 
 /** Live (not zombie) processes in a process group, from /proc. */
 function groupMembers(pgid: number): number[] {
+  // group 0 holds the kernel's threads: a pid not known yet must not match them
+  if (pgid <= 0) throw new Error(`no process group ${pgid}`);
   const members: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -215,7 +217,8 @@ describe.each(launchers)('process runner through the $name launcher', ({ program
     let shell = 0;
     const { s } = spec(`trap '' TERM; sleep 30 & echo started; sleep 30`, { onSpawn: (pid) => (shell = pid) });
     const outcome = own.run(s).catch((error: unknown) => error);
-    expect(await waitUntil(() => groupMembers(shell).length >= 2, 3000)).toBe(true);
+    // the shell and its background sleep, once the launcher has told the shell's pid
+    expect(await waitUntil(() => shell > 0 && groupMembers(shell).length >= 2, 3000)).toBe(true);
     await own.close();
     expect(await outcome).toBeInstanceOf(LauncherExitedError);
     expect(await waitUntil(() => groupMembers(shell).length === 0, 3000)).toBe(true);
