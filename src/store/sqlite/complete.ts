@@ -34,6 +34,9 @@ VALUES (:cache_key, :task, :outputs, :result, :now)
 ON CONFLICT (cache_key) DO UPDATE
 SET task_id = excluded.task_id, outputs = excluded.outputs, result = excluded.result, created_at = excluded.created_at`;
 
+/** An index probe: most tasks of a fan-out have no dependents, and the UPDATE below costs 10–40 times as much. */
+const HAS_DEPENDENTS = `SELECT 1 FROM task_deps WHERE depends_on = ? LIMIT 1`;
+
 /** By primary key, from the ids in task_deps (SQLite looks the rowids up; no scan of tasks). */
 export const RELEASE_DEPENDENTS = `UPDATE tasks
 SET pending = pending - 1,
@@ -78,6 +81,6 @@ export function complete(database: BetterSqlite3.Database, completion: Completio
   if (succeeded) {
     database.prepare(REMEMBER).run({ cache_key: completion.cacheKey, task, outputs: JSON.stringify(completion.outputs), result: completion.result, now });
   }
-  database.prepare(RELEASE_DEPENDENTS).run({ now, task });
+  if (database.prepare(HAS_DEPENDENTS).get(task) !== undefined) database.prepare(RELEASE_DEPENDENTS).run({ now, task });
   return true;
 }
