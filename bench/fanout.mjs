@@ -41,7 +41,10 @@ export async function fanout({ scale, jobs, repeat, tools }) {
     },
   ];
   const peers = [];
-  if (tools.parallel) peers.push({ tool: 'GNU parallel', argv: ['parallel', '--will-cite', '-j', String(jobs), 'true'] });
+  // GNU parallel runs each command with the shell of the process that started it, which is
+  // bash when this script is started from bash and dash under `npm run bench`: bash's start-up
+  // took a third longer per task. Pinned to /bin/sh, the shell Orrery's tasks run under.
+  if (tools.parallel) peers.push({ tool: 'GNU parallel', argv: ['parallel', '--will-cite', '-j', String(jobs), 'true'], env: { PARALLEL_SHELL: '/bin/sh' } });
   else process.stdout.write(`  GNU parallel: ${SKIPPED}\n`);
   peers.push({ tool: 'xargs true', argv: ['xargs', '-P', String(jobs), '-n', '1', 'true'] });
   peers.push({ tool: 'xargs sh -c true', argv: ['xargs', '-P', String(jobs), '-n', '1', 'sh', '-c', 'true'] });
@@ -49,8 +52,8 @@ export async function fanout({ scale, jobs, repeat, tools }) {
     const [cmd, ...rest] = peer.argv;
     runners.push({
       tool: peer.tool,
-      command: `${peer.argv.join(' ')} < args.txt`,
-      run: async () => check(await measure(cmd, rest, { cwd: dir, stdinFile: args }), peer.tool),
+      command: `${Object.entries(peer.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}${peer.argv.join(' ')} < args.txt`,
+      run: async () => check(await measure(cmd, rest, { cwd: dir, stdinFile: args, env: { ...process.env, ...peer.env } }), peer.tool),
     });
   }
   const results = await interleaved(
@@ -81,8 +84,9 @@ export async function fanout({ scale, jobs, repeat, tools }) {
 
   const parallel = rows.find((r) => r.tool === 'GNU parallel');
   const ratio = parallel ? orreryRate / rate(parallel) : null;
+  const context = parallel ? machineContext(rows, parallel, n) : null;
   return {
-    figures: { tasks: n, rows: rows.map((r) => ({ tool: r.tool, command: r.command, wallSeconds: r.result.wallSeconds, cpuSeconds: r.result.cpuSeconds, tasksPerSecond: rate(r), peakRssKiB: r.result.peakRssKiB, runs: r.result.runs })) },
+    figures: { tasks: n, ...context, rows: rows.map((r) => ({ tool: r.tool, command: r.command, wallSeconds: r.result.wallSeconds, cpuSeconds: r.result.cpuSeconds, tasksPerSecond: rate(r), peakRssKiB: r.result.peakRssKiB, runs: r.result.runs })) },
     targets: [
       {
         benchmark: 'fan-out',
@@ -92,4 +96,28 @@ export async function fanout({ scale, jobs, repeat, tools }) {
       },
     ],
   };
+}
+
+/**
+ * What the machine allows, printed under the table. Every tool here starts the same shell per
+ * task, and what that costs varies threefold between machines of one kind (glibc's start-up
+ * on some virtual CPUs), so the throughput ratio moves with the machine as much as with the
+ * code. `xargs sh -c true` starts that shell and does nothing else: its throughput is the
+ * ceiling of any tool that runs one shell per task, and CPU per task beyond its figure is
+ * what the tool itself spends to run a task (for Orrery: the task database, the protocol
+ * files, the launcher).
+ */
+function machineContext(rows, parallel, n) {
+  const bare = rows.find((r) => r.tool === 'xargs sh -c true');
+  if (!bare) return null;
+  const perTaskMs = (r) => (r.result.cpuSeconds === null ? null : (r.result.cpuSeconds * 1000) / n);
+  const shellMs = perTaskMs(bare);
+  const ceiling = parallel.result.wallSeconds / bare.result.wallSeconds;
+  process.stdout.write(`  ceiling: a tool that only started the shells would run ${fmt.ratio(ceiling)} GNU parallel's throughput here (xargs sh -c true)\n`);
+  if (shellMs === null || perTaskMs(rows[0]) === null || perTaskMs(parallel) === null) return { ceilingRatio: ceiling };
+  const overheadMs = { orrery: perTaskMs(rows[0]) - shellMs, parallel: perTaskMs(parallel) - shellMs };
+  process.stdout.write(
+    `  CPU per task beyond xargs sh -c true's ${shellMs.toFixed(2)} ms: orrery run ${overheadMs.orrery.toFixed(2)} ms, GNU parallel ${overheadMs.parallel.toFixed(2)} ms (${fmt.ratio(overheadMs.parallel / overheadMs.orrery)} Orrery's)\n`,
+  );
+  return { ceilingRatio: ceiling, shellCpuMsPerTask: shellMs, overheadCpuMsPerTask: overheadMs };
 }
