@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/store/schema.js';
 import { WriteBatch } from '../../src/store/sqlite/write-batch.js';
 
-/** The embedded database's group commit: writes of one turn share a commit, each in its own savepoint. */
+/** The embedded database's group commit: writes of one turn share a commit; one that throws is rolled back alone. */
 describe('SQLite write batch', () => {
   let dir: string;
   let database: BetterSqlite3.Database;
@@ -59,6 +59,22 @@ describe('SQLite write batch', () => {
     const again = await Promise.allSettled([batch.run(insert('a'), false), batch.run(insert('d'), false)]);
     expect(again.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
     expect(committed()).toEqual(['a', 'c', 'd']);
+  });
+
+  it('undoes the whole batch before running its writes apart, so a write run twice counts once', async () => {
+    const batch = new WriteBatch(db, database, 0);
+    database.prepare("INSERT INTO t (k, v) VALUES ('counter', 0)").run();
+    const bump = (raw: BetterSqlite3.Database) => {
+      raw.prepare("UPDATE t SET v = v + 1 WHERE k = 'counter'").run();
+      return (raw.prepare("SELECT v FROM t WHERE k = 'counter'").get() as { v: number }).v;
+    };
+    const failing = () => {
+      throw new Error('no');
+    };
+    // together, the bump runs first and the failing write undoes it; apart, it runs again
+    const results = await Promise.allSettled([batch.run(bump, true), batch.run(failing, true), batch.run(bump, true)]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'rejected'))).toEqual([1, 'rejected', 2]);
+    expect(observer.prepare("SELECT v FROM t WHERE k = 'counter'").get()).toEqual({ v: 2 });
   });
 
   it('holds a completion back for the interval after the last commit, unless an urgent write comes', async () => {

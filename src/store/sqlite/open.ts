@@ -20,8 +20,9 @@ export function openSqlite(file: string): { db: Kysely<Database>; dialect: Diale
     database = new BetterSqlite3(file);
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
-    // the write batch runs each write in a savepoint (write-batch.ts): SQLite copies every page
-    // a savepoint changes into a sub-journal first, a temporary file unless kept in memory
+    // the write batch runs writes in savepoints after one of them threw (write-batch.ts), and
+    // SQLite copies every page a savepoint changes into a sub-journal, a temporary file unless
+    // kept in memory
     database.pragma('temp_store = MEMORY');
     database.pragma('busy_timeout = 10000');
     database.pragma('foreign_keys = OFF');
