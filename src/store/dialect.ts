@@ -50,6 +50,12 @@ export interface Dialect {
    */
   tasksAdded?(db: Kysely<Database>, count: number): Promise<void>;
   /**
+   * Inserts rows of one shape into `table` within the open transaction, where the database
+   * has a faster way than multi-row INSERTs (SQLite: a prepared one-row INSERT per row).
+   * Absent, SqlStore sends multi-row INSERTs.
+   */
+  insertRows?(table: keyof Database & string, rows: ReadonlyArray<Record<string, unknown>>): void;
+  /**
    * The hot task transitions as single statements, where the database can say each of them
    * in one (PostgreSQL: data-modifying WITH clauses). A single statement is atomic without
    * BEGIN/COMMIT, so each is one round trip. Absent, SqlStore runs the transactions of ./sql.

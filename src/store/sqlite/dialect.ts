@@ -5,6 +5,7 @@ import type { Database } from '../schema.js';
 import { claim } from './claim.js';
 import { complete } from './complete.js';
 import { fail } from './fail.js';
+import { insertRows } from './insert-rows.js';
 import { WriteBatch } from './write-batch.js';
 
 /**
@@ -49,6 +50,8 @@ export function sqliteDialect(db: Kysely<Database>, database: BetterSqlite3.Data
     idColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
     notifyQueued: async () => {},
     tableOptions: (table) => table,
+    // on the connection the caller's transaction holds (as the write batch does)
+    insertRows: (table, rows) => insertRows(database, table, rows),
     taskStatements: {
       claim: (_db, request, grant, now) => batch.run((raw) => claim(raw, request, grant, now), true),
       complete: (_db, completion, now, deferrable) => batch.run((raw) => complete(raw, completion, now), !deferrable),
