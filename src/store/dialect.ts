@@ -52,7 +52,7 @@ export interface Dialect {
   /**
    * Inserts rows of one shape into `table` within the open transaction, where the database
    * has a faster way than multi-row INSERTs (SQLite: a prepared one-row INSERT per row).
-   * Absent, SqlStore sends multi-row INSERTs.
+   * Absent, a submission (sql/submit.ts) sends multi-row INSERTs.
    */
   insertRows?(table: keyof Database & string, rows: ReadonlyArray<Record<string, unknown>>): void;
   /**
